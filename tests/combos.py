@@ -1,0 +1,69 @@
+"""The bakes the template is tested with: a covering set with readable ids.
+
+Every value of every prompt is baked at least once, and the options that interact (how the
+model is saved, what it predicts) as a full product. ``framework`` has one buildable value in
+this version; the refused ones are covered by the pre-gen hook tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import product
+
+IRIS = "sepal_length,sepal_width,petal_length,petal_width"
+CUSTOM = {
+    "classification": "age,income,tenure_months",
+    "regression": "rooms, floor_area,age_years",  # spaces after commas are trimmed
+}
+
+
+@dataclass(frozen=True)
+class Combo:
+    """One bake: its id and the answers it gives (the rest are the defaults)."""
+
+    id: str
+    context: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def framework(self) -> str:
+        return self.context.get("framework", "sklearn")
+
+
+def _combos() -> list[Combo]:
+    combos = [Combo("default")]
+    for serializer, task in product(("auto", "joblib", "pickle"), ("classification", "regression")):
+        if (serializer, task) == ("auto", "classification"):
+            continue  # that is the default bake
+        iris = serializer == "joblib" and task == "classification"
+        features = IRIS if iris else CUSTOM[task]
+        name = f"{task[:5]} {serializer} model"
+        combos.append(
+            Combo(
+                f"sklearn-{serializer}-{task}-{'iris' if iris else 'custom'}",
+                {
+                    "project_name": name.title(),
+                    "model_name": f"{task[:5]}-{serializer}",
+                    "framework": "sklearn",
+                    "serializer": serializer,
+                    "task": task,
+                    "features": features,
+                },
+            )
+        )
+    combos.append(
+        Combo(
+            "sklearn-one-feature-long-names",
+            {
+                "project_name": "Customer Lifetime Value Estimation Service",
+                "package_name": "customer_lifetime_value_estimation_service",
+                "model_name": "customer.lifetime_value-v2",
+                "task": "regression",
+                "features": "x",
+            },
+        )
+    )
+    return combos
+
+
+COMBOS = _combos()
+DEFAULT = COMBOS[0]

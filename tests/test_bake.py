@@ -1,0 +1,152 @@
+"""Fast layer: every combination bakes into exactly its files, clean and lint-free."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from validate_pyproject import api as validate_pyproject_api
+
+from combos import COMBOS, IRIS, Combo
+from conftest import TEMPLATE
+
+LEFTOVER = re.compile(r"\{\{|\{%|\{#|cookiecutter\.")
+
+
+def expected_files(combo: Combo, project: Path) -> set[str]:
+    """The exact file set of a bake, derived from its answers."""
+    package = f"src/{next((project / 'src').iterdir()).name}"
+    features = combo.context.get("features", IRIS)
+    task = combo.context.get("task", "classification")
+    iris = task == "classification" and features.replace(" ", "") == IRIS
+    files = {
+        ".gitignore",
+        "Makefile",
+        "README.md",
+        "pyproject.toml",
+        "requirements.txt",
+        "requirements-dev.txt",
+        *(
+            f"tests/{name}"
+            for name in (
+                "conftest.py",
+                "test_cli.py",
+                "test_config.py",
+                "test_errors.py",
+                "test_gunicorn_conf.py",
+                "test_health.py",
+                "test_logs.py",
+                "test_openapi.py",
+                "test_predict.py",
+                "test_predict_api.py",
+                "test_registry.py",
+                "test_serializer.py",
+                "test_validation.py",
+            )
+        ),
+        *(
+            f"{package}/{name}"
+            for name in (
+                "__init__.py",
+                "app.py",
+                "cli.py",
+                "config.py",
+                "errors.py",
+                "evaluation.py",
+                "example_data.py",
+                "gunicorn_conf.py",
+                "logs.py",
+                "openapi.py",
+                "predict.py",
+                "records.py",
+                "reference.py",
+                "registration.py",
+                "registry.py",
+                "schemas.py",
+                "serializer.py",
+                "serving.py",
+                "training.py",
+                "wsgi.py",
+                "api/__init__.py",
+                "api/docs.py",
+                "api/health.py",
+                "api/model_info.py",
+                "api/predictions.py",
+            )
+        ),
+    }
+    if iris:
+        files.add(f"{package}/data/iris.csv")
+    return files
+
+
+@pytest.fixture(params=COMBOS, ids=[combo.id for combo in COMBOS])
+def baked(request: pytest.FixtureRequest, bake: Callable[[Combo], Path]) -> tuple[Combo, Path]:
+    """Each combination, baked."""
+    return request.param, bake(request.param)
+
+
+def test_exact_file_set(baked: tuple[Combo, Path]) -> None:
+    combo, project = baked
+    found = {path.relative_to(project).as_posix() for path in project.rglob("*") if path.is_file()}
+    assert found == expected_files(combo, project)
+
+
+def test_no_template_leftovers(baked: tuple[Combo, Path]) -> None:
+    _, project = baked
+    for path in project.rglob("*"):
+        if path.is_file() and path.suffix != ".csv":
+            text = path.read_text(encoding="utf-8")
+            assert not LEFTOVER.search(text), f"{path.relative_to(project)}: {LEFTOVER.search(text)}"
+    assert not [p for p in project.rglob("*") if LEFTOVER.search(p.name)]
+
+
+def test_ruff_check_and_format(baked: tuple[Combo, Path]) -> None:
+    _, project = baked
+    for command in (["check", "--no-cache", "."], ["format", "--no-cache", "--check", "."]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *command],
+            cwd=project,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_pyproject_is_valid(baked: tuple[Combo, Path]) -> None:
+    _, project = baked
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    validate_pyproject_api.Validator()(pyproject)
+    slug = project.name
+    package = pyproject["tool"]["setuptools"]["package-data"]
+    assert pyproject["project"]["scripts"] == {slug: f"{next(iter(package))}.cli:main"}
+
+
+def test_python_compiles(baked: tuple[Combo, Path]) -> None:
+    _, project = baked
+    for path in project.rglob("*.py"):
+        ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def test_features_become_the_request_schema(baked: tuple[Combo, Path]) -> None:
+    combo, project = baked
+    features = [name.strip() for name in combo.context.get("features", IRIS).split(",")]
+    schemas = next(project.glob("src/*/schemas.py")).read_text(encoding="utf-8")
+    fields = re.findall(r"^    (\w+) = JSONNumber\(required=True\)$", schemas, re.MULTILINE)
+    assert fields == features
+
+
+def test_dev_tool_pins_match_the_template() -> None:
+    """The bakes are linted here with the ruff and pytest they pin."""
+    template = tomllib.loads((TEMPLATE / "pyproject.toml").read_text(encoding="utf-8"))
+    dev = set(template["dependency-groups"]["dev"])
+    bake_dev = (TEMPLATE / "{{cookiecutter.project_slug}}" / "requirements-dev.txt").read_text()
+    for line in bake_dev.splitlines():
+        if line.startswith(("ruff==", "pytest==")):
+            assert line in dev

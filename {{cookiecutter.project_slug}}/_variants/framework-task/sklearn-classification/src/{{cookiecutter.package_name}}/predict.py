@@ -1,0 +1,62 @@
+{%- set features = cookiecutter.features.split(",") | map("trim") | list -%}
+"""From validated records to predictions: preprocess -> model -> postprocess.
+
+EDIT HERE: this is the one module to change when your model needs other inputs (feature
+engineering) or gives other outputs. The API validates records with ``schemas.InstanceSchema``
+before they reach ``predict``, and documents its answers with ``PredictionSchema`` below.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from marshmallow import Schema, fields
+
+FEATURES: tuple[str, ...] = (
+    # The model's input columns, in the order it was trained on.
+{%- for feature in features %}
+    "{{ feature }}",
+{%- endfor %}
+)
+
+
+class PredictionSchema(Schema):
+    """One prediction as the API answers it (``id`` is added by the API)."""
+
+    id = fields.String(required=True, metadata={"description": "Quote it in /v1/feedback."})
+    label = fields.Raw(required=True, metadata={"description": "The most probable class."})
+    probabilities = fields.Dict(
+        keys=fields.String(),
+        values=fields.Float(),
+        metadata={"description": "Probability per class name; absent if the model has none."},
+    )
+
+
+def preprocess(instances: list[dict[str, float]]) -> np.ndarray:
+    """The records as one matrix, a row per record and a column per feature."""
+    return np.array([[record[name] for name in FEATURES] for record in instances], dtype=float)
+
+
+def postprocess(classes: np.ndarray, probabilities: np.ndarray) -> list[dict[str, Any]]:
+    """A label per row, and its probability per class name."""
+    labels = classes[probabilities.argmax(axis=1)].tolist()
+    names = [str(name) for name in classes.tolist()]
+    return [
+        {"label": label, "probabilities": dict(zip(names, row, strict=True))}
+        for label, row in zip(labels, probabilities.tolist(), strict=True)
+    ]
+
+
+def predict(model: Any, instances: list[dict[str, float]]) -> list[dict[str, Any]]:
+    """Score a whole batch at once: one call into the model, one prediction per record."""
+    features = preprocess(instances)
+    if not hasattr(model, "predict_proba"):
+        # Some classifiers (an SVC without probability=True, say) only give labels.
+        return [{"label": label} for label in model.predict(features).tolist()]
+    return postprocess(model.classes_, model.predict_proba(features))
+
+
+def describe_outputs(model: Any) -> dict[str, Any]:
+    """What metadata.json records about the model's outputs: its classes, as JSON values."""
+    return {"classes": np.asarray(model.classes_).tolist()}

@@ -1,0 +1,23 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from ..serving import holder
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/livez")
+def livez() -> dict:
+    """The process is up and answering."""
+    return {"status": "alive"}
+
+
+@bp.get("/readyz")
+def readyz() -> dict:
+    """200 once a verified model is loaded and warmed up; 503 with the reason until then."""
+    model_holder = holder()
+    loaded = model_holder.get()
+    return {"status": "ready", "model": model_holder.model_ref(loaded)}

@@ -1,0 +1,36 @@
+"""What model is answering: name, version, provenance and integrity digest."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from ..serving import holder
+
+bp = Blueprint("model_info", __name__)
+
+# Metadata fields shown as they are; the rest (reference statistics) stay in the store.
+PUBLIC_FIELDS = (
+    "framework",
+    "serializer",
+    "task",
+    "features",
+    "classes",
+    "created_at",
+    "sha256",
+    "files",
+    "metrics",
+    "metrics_on",
+    "libraries",
+    "source",
+    "notes",
+)
+
+
+@bp.get("/v1/model")
+def model_info() -> dict:
+    """The served version's identity, provenance and integrity digest."""
+    model_holder = holder()
+    loaded = model_holder.get()
+    body = {**model_holder.model_ref(loaded), "alias": model_holder.alias}
+    body.update({key: loaded.metadata[key] for key in PUBLIC_FIELDS if key in loaded.metadata})
+    return body

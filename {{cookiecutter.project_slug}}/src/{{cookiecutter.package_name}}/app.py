@@ -1,0 +1,33 @@
+"""The application factory: settings, logging, errors, the model and the API, wired once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Flask
+
+from . import errors, logs, serving
+from .api import docs, health, model_info, predictions
+from .config import Settings
+
+
+def create_app(config: Mapping[str, str] | None = None) -> Flask:
+    """Build the service.
+
+    ``config`` maps setting names to values (``{"MODEL_STORE": ...}``) in place of the
+    process environment: the seam tests use.
+    """
+    settings = Settings.from_env(config)
+    # Before the app exists, as Flask advises; the same configuration gunicorn applies.
+    logs.configure_logging(settings.log_level, access_log=settings.gunicorn_access_log)
+
+    app = Flask(__name__)
+    app.config.update(SETTINGS=settings, MAX_CONTENT_LENGTH=settings.max_content_length)
+    app.json.sort_keys = False  # keep each answer's fields in the documented order
+
+    logs.init_app(app)
+    errors.init_app(app)
+    serving.init_app(app, settings)
+    for blueprint in (predictions.bp, model_info.bp, health.bp, docs.bp):
+        app.register_blueprint(blueprint)
+    return app

@@ -1,0 +1,290 @@
+"""The command line: train, register, promote, roll back, verify, serve and score models.
+
+Configuration comes from the same environment variables as the service (MODEL_STORE,
+MODEL_NAME, MODEL_ALIAS, ...); see README.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+from marshmallow import ValidationError
+
+from .config import ConfigError, ServerSettings, Settings
+from .errors import flatten_messages
+from .predict import predict
+from .records import RecordsError, read_instances
+from .registration import register_artifact, train_example
+from .registry import ModelStore, StoreError
+from .schemas import InstanceSchema
+
+WSGI_APP = "{{ cookiecutter.package_name }}.wsgi:app"
+GUNICORN_CONFIG = "python:{{ cookiecutter.package_name }}.gunicorn_conf"
+
+
+@contextmanager
+def _clean_errors() -> Iterator[None]:
+    """Expected failures end the command with their message, not a traceback."""
+    try:
+        yield
+    except (ConfigError, StoreError, RecordsError) as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _settings() -> Settings:
+    with _clean_errors():
+        return Settings.from_env()
+
+
+def _store() -> ModelStore:
+    settings = _settings()
+    return ModelStore(settings.model_store, settings.model_name)
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2))
+
+
+@click.group()
+def main() -> None:
+    """Train, register, promote, roll back, verify, serve and score models."""
+
+
+@main.command("train-example")
+@click.option("--notes", default="", help="Free text kept in the version's metadata.")
+def train_example_command(notes: str) -> None:
+    """Train the example model, register it as the next version and promote it."""
+    settings = _settings()
+    store = ModelStore(settings.model_store, settings.model_name)
+    with _clean_errors():
+        version = train_example(store, notes=notes)
+        store.promote(version, settings.model_alias, reason="train-example")
+    metrics = store.metadata(version)["metrics"]
+    scores = ", ".join(f"{name} {value:.3f}" for name, value in metrics.items())
+    click.echo(
+        f"Registered {store.name} version {version} ({scores}); {settings.model_alias} -> {version}"
+    )
+
+
+@main.group()
+def models() -> None:
+    """The versioned model store: register, list, show, promote, roll back, verify."""
+
+
+@models.command("register")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--reference-data",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV of (training) records with a header of feature names: drift reference statistics.",
+)
+@click.option("--target", help="Column of --reference-data with the true outcome: metrics.")
+@click.option("--notes", default="", help="Free text kept in the version's metadata.")
+@click.option("--promote", is_flag=True, help="Point the alias at the new version.")
+def register_command(
+    path: Path, reference_data: Path | None, target: str | None, notes: str, promote: bool
+) -> None:
+    """Register PATH, a model file saved in a notebook, as the next version.
+
+    Loading a pickle or joblib file runs code from it: register only files you trust.
+    """
+    if target and not reference_data:
+        raise click.UsageError("--target names a column of --reference-data; give both")
+    settings = _settings()
+    store = ModelStore(settings.model_store, settings.model_name)
+    with _clean_errors():
+        version = register_artifact(
+            store, path, reference_data=reference_data, target=target, notes=notes
+        )
+        if promote:
+            store.promote(version, settings.model_alias, reason=f"models register {path.name}")
+    click.echo(f"Registered {path} as {store.name} version {version}.")
+    if not promote:
+        click.echo(f"Serve it with: {sys.argv[0]} models promote {version}")
+
+
+def _version_rows(store: ModelStore) -> list[dict[str, Any]]:
+    aliases = store.aliases()
+    rows = []
+    for version in store.versions():
+        metadata = store.metadata(version)
+        rows.append(
+            {
+                "version": version,
+                "created_at": metadata.get("created_at"),
+                "sha256": metadata.get("sha256"),
+                "aliases": sorted(name for name, target in aliases.items() if target == version),
+                "metrics": metadata.get("metrics") or {},
+                "notes": metadata.get("notes", ""),
+            }
+        )
+    return rows
+
+
+@models.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_command(as_json: bool) -> None:
+    """List the registered versions with their aliases, metrics and notes."""
+    store = _store()
+    with _clean_errors():
+        rows = _version_rows(store)
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        click.echo(f"No versions of {store.name} in {store.directory}.")
+        return
+    for row in rows:
+        metrics = " ".join(f"{name}={value:.3f}" for name, value in row["metrics"].items())
+        aliases = ",".join(row["aliases"]) or "-"
+        click.echo(
+            f"{row['version']:>4}  {row['created_at']}  {row['sha256'][:12]}  {aliases:<12}  "
+            f"{metrics}  {row['notes']}".rstrip()
+        )
+
+
+@models.command("show")
+@click.argument("version", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def show_command(version: int, as_json: bool) -> None:
+    """Show a version's metadata."""
+    with _clean_errors():
+        metadata = _store().metadata(version)
+    if as_json:
+        _print_json(metadata)
+        return
+    for key in ("created_at", "source", "notes", "framework", "serializer", "task", "sha256"):
+        click.echo(f"{key:>11}: {metadata.get(key)}")
+    click.echo(f"{'features':>11}: {', '.join(metadata.get('features', []))}")
+    if "classes" in metadata:
+        click.echo(f"{'classes':>11}: {', '.join(map(str, metadata['classes']))}")
+    click.echo(f"{'metrics':>11}: {metadata.get('metrics')} ({metadata.get('metrics_on')})")
+    click.echo(f"{'libraries':>11}: {metadata.get('libraries')}")
+
+
+@models.command("history")
+@click.option("--alias", help="Only the changes of this alias.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def history_command(alias: str | None, as_json: bool) -> None:
+    """Every promotion and rollback: when, who, from which version to which, and why."""
+    with _clean_errors():
+        entries = [e for e in _store().history() if alias is None or e["alias"] == alias]
+    if as_json:
+        _print_json(entries)
+        return
+    for entry in entries:
+        click.echo(
+            f"{entry['time']}  {entry['action']:<8}  {entry['alias']}: {entry['from']} -> "
+            f"{entry['to']}  by {entry['user']}  {entry['reason']}".rstrip()
+        )
+
+
+@models.command("promote")
+@click.argument("version", type=int)
+@click.option("--alias", help="The alias to move (default: MODEL_ALIAS, production).")
+@click.option("--reason", default="", help="Why, for the history.")
+def promote_command(version: int, alias: str | None, reason: str) -> None:
+    """Point the alias at VERSION, after verifying its files."""
+    settings = _settings()
+    alias = alias or settings.model_alias
+    with _clean_errors():
+        entry = ModelStore(settings.model_store, settings.model_name).promote(
+            version, alias, reason
+        )
+    if entry is None:
+        click.echo(f"{alias} already points to version {version}.")
+    else:
+        click.echo(f"{alias}: {entry['from']} -> {entry['to']}")
+
+
+@models.command("rollback")
+@click.option("--alias", help="The alias to move back (default: MODEL_ALIAS, production).")
+@click.option("--reason", default="", help="Why, for the history.")
+def rollback_command(alias: str | None, reason: str) -> None:
+    """Point the alias back to the version it pointed to before its last change."""
+    settings = _settings()
+    alias = alias or settings.model_alias
+    with _clean_errors():
+        entry = ModelStore(settings.model_store, settings.model_name).rollback(alias, reason)
+    click.echo(f"{alias}: {entry['from']} -> {entry['to']} (rolled back)")
+
+
+@models.command("verify")
+@click.argument("version", type=int, required=False)
+def verify_command(version: int | None) -> None:
+    """Check the sha256 of every file of VERSION (default: every version)."""
+    store = _store()
+    versions = [version] if version is not None else store.versions()
+    if not versions:
+        raise click.ClickException(f"no versions of {store.name} in {store.directory}")
+    failed = 0
+    for number in versions:
+        try:
+            store.verify(number)
+        except StoreError as error:
+            failed += 1
+            click.echo(f"FAILED {error}", err=True)
+        else:
+            click.echo(f"ok     version {number}")
+    if failed:
+        raise click.ClickException(f"{failed} of {len(versions)} versions failed verification")
+
+
+@main.command()
+@click.option("--host", help="Interface to bind (HOST; default 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (PORT; default 8000).")
+@click.option("--workers", type=int, help="Worker processes (WEB_CONCURRENCY; default 2).")
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the API under gunicorn (replaces this process)."""
+    for variable, value in (("HOST", host), ("PORT", port), ("WEB_CONCURRENCY", workers)):
+        if value is not None:
+            os.environ[variable] = str(value)
+    with _clean_errors():  # fail here, in one line, rather than in gunicorn
+        Settings.from_env()
+        ServerSettings.from_env()
+    argv = [sys.executable, "-m", "gunicorn", "--config", GUNICORN_CONFIG, WSGI_APP]
+    os.execv(sys.executable, argv)
+
+
+@main.command("predict")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--output",
+    type=click.File("w"),
+    default="-",
+    help="Where to write one JSON prediction per line (default: stdout).",
+)
+@click.option("--version", type=int, help="Score with this version instead of the alias's.")
+def predict_command(path: Path, output: TextIO, version: int | None) -> None:
+    """Score PATH (a CSV with a header of feature names, or request-shaped JSON) offline.
+
+    The records go through the service's own validation and predict path, in batches of
+    MAX_BATCH_SIZE, with the version the alias points to.
+    """
+    settings = _settings()
+    store = ModelStore(settings.model_store, settings.model_name)
+    with _clean_errors():
+        loaded = store.load(version if version is not None else store.resolve(settings.model_alias))
+        instances = read_instances(path)
+    try:
+        records = InstanceSchema(many=True).load(instances)
+    except ValidationError as error:
+        problems = flatten_messages({"instances": error.messages})
+        lines = [f"{field}: {'; '.join(messages)}" for field, messages in problems.items()]
+        raise click.ClickException(f"{path} has invalid records:\n" + "\n".join(lines)) from None
+    for start, batch in _batches(records, settings.max_batch_size):
+        for offset, prediction in enumerate(predict(loaded.model, batch)):
+            row = {"row": start + offset, **prediction, "model_version": str(loaded.version)}
+            output.write(json.dumps(row) + "\n")
+
+
+def _batches(records: list[Any], size: int) -> Iterator[tuple[int, list[Any]]]:
+    for start in range(0, len(records), size):
+        yield start, records[start : start + size]

@@ -1,0 +1,130 @@
+"""One error shape for every 4xx and 5xx the service answers.
+
+    {"error": {"code": "<machine_code>", "message": "<human text>", "fields": {...}},
+     "request_id": "..."}
+
+``fields`` appears only when input was wrong; it maps a dotted path such as
+``instances.3.sepal_length`` to the problems found there.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+logger = logging.getLogger(__name__)
+
+# Machine codes of the HTTP errors raised by Flask and Werkzeug themselves.
+HTTP_ERROR_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+class ApiError(Exception):
+    """An error the client should see as it is: status, machine code and a clear message."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        fields: Mapping[str, list[str]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields
+
+
+def error_body(code: str, message: str, fields: Mapping[str, list[str]] | None = None) -> dict:
+    """The contract's error body for the current request."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        error["fields"] = dict(fields)
+    return {"error": error, "request_id": g.get("request_id")}
+
+
+def flatten_messages(messages: Any, path: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested error dict as ``{"instances.3.sepal_length": [...]}``.
+
+    Errors about a whole object (marshmallow's ``_schema`` key) belong to the object's own
+    path, and to ``body`` at the top.
+    """
+    if isinstance(messages, Mapping):
+        flat: dict[str, list[str]] = {}
+        for key, value in messages.items():
+            child = path if key == "_schema" else f"{path}.{key}" if path else str(key)
+            for name, problems in flatten_messages(value, child).items():
+                flat.setdefault(name, []).extend(problems)
+        return flat
+    problems = messages if isinstance(messages, list) else [messages]
+    return {path or "body": [str(problem) for problem in problems]}
+
+
+def _summary(fields: Mapping[str, list[str]]) -> str:
+    first, problems = next(iter(fields.items()))
+    more = len(fields) - 1
+    suffix = f" ({more} more field{'s' if more > 1 else ''} in 'fields')" if more else ""
+    return f"Invalid input: {first}: {problems[0]}{suffix}"
+
+
+def _json_response(status: int, body: dict, headers: Any = None) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    if headers:
+        response.headers.extend(headers)
+    return response
+
+
+def _handle_api_error(error: ApiError) -> Response:
+    return _json_response(error.status, error_body(error.code, error.message, error.fields))
+
+
+def _handle_validation_error(error: ValidationError) -> Response:
+    fields = flatten_messages(error.messages)
+    return _json_response(422, error_body("validation_error", _summary(fields), fields))
+
+
+def _http_message(error: HTTPException) -> str:
+    if error.code == 404:
+        return f"No endpoint at {request.path}; see /openapi.json for the API."
+    if error.code == 405:
+        allowed = ", ".join(sorted(getattr(error, "valid_methods", None) or ()))
+        return f"{request.method} is not allowed on {request.path}; allowed: {allowed}."
+    if error.code == 413:
+        limit = request.max_content_length
+        return f"The request body is larger than the limit of {limit} bytes (MAX_CONTENT_LENGTH)."
+    return error.description or error.name
+
+
+def _handle_http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    code = HTTP_ERROR_CODES.get(status, error.name.lower().replace(" ", "_"))
+    # Keep headers such as Allow (405); the body becomes ours.
+    headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+    return _json_response(status, error_body(code, _http_message(error)), headers)
+
+
+def _handle_unexpected(error: Exception) -> Response:
+    # The traceback goes to the log only; the client gets the request id to quote.
+    logger.exception("unhandled error", extra={"path": request.path})
+    message = "Internal error; the service logged it under this request id."
+    return _json_response(500, error_body("internal_error", message))
+
+
+def init_app(app: Flask) -> None:
+    """Answer every error, expected or not, in the contract's shape."""
+    app.register_error_handler(ApiError, _handle_api_error)
+    app.register_error_handler(ValidationError, _handle_validation_error)
+    app.register_error_handler(HTTPException, _handle_http_error)
+    app.register_error_handler(Exception, _handle_unexpected)

@@ -1,0 +1,59 @@
+"""gunicorn settings, each read from the environment where it varies between deployments.
+
+Used by ``{{ cookiecutter.project_slug }} serve`` and the container as
+``gunicorn --config python:{{ cookiecutter.package_name }}.gunicorn_conf {{ cookiecutter.package_name }}.wsgi:app``.
+"""
+
+import os
+
+# Native thread pools (OpenMP, OpenBLAS, MKL) get one thread per worker, set before numpy or
+# scikit-learn is imported anywhere. Two reasons: the workers already use every core, and a
+# worker forked from a master that has run a multi-threaded prediction (the warm-up, with
+# preload_app) hangs on its first prediction. Set a variable yourself to override it.
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import sys  # noqa: E402 - after the thread limits, on purpose
+
+from {{ cookiecutter.package_name }}.config import ConfigError, ServerSettings, Settings  # noqa: E402
+from {{ cookiecutter.package_name }}.logs import logging_config  # noqa: E402
+
+try:
+    _server = ServerSettings.from_env()
+    _app = Settings.from_env()  # checked here too, so a bad one stops start-up in one line
+except ConfigError as error:
+    sys.exit(f"configuration error: {error}")
+
+bind = f"{_server.host}:{_server.port}"
+workers = _server.web_concurrency
+# Threads let a worker keep connections alive and absorb slow clients while the GIL-free
+# parts of a prediction (numpy, scikit-learn) run.
+worker_class = "gthread"
+threads = _server.threads
+# A worker silent for this long is killed and replaced: keep it above the slowest prediction.
+timeout = _server.timeout
+# On SIGTERM or a reload, requests in flight get this long to finish.
+graceful_timeout = _server.graceful_timeout
+keepalive = _server.keepalive
+# Recycle workers now and then (jitter avoids all restarting at once): bounds slow leaks in
+# native libraries. With preload_app a new worker is a cheap fork of the loaded master.
+max_requests = _server.max_requests
+max_requests_jitter = _server.max_requests // 10
+# scikit-learn: load and verify the model once, in the master; the workers share its memory
+# pages copy-on-write. Safe because of the thread limits at the top of this file.
+preload_app = True
+# The worker heartbeat file lives in memory, not on a disk that may stall (containers).
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# A control socket of this instance's own: the default path is shared by every gunicorn of a
+# user, and the first one to exit deletes it for the others.
+_server.runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+control_socket = str(_server.runtime_dir / "gunicorn.ctl")
+# The same JSON lines as the app. The app writes one access line per request with the request
+# id and model version, so gunicorn's own access log is off unless GUNICORN_ACCESS_LOG=true;
+# then its lines take both from the response headers.
+logconfig_dict = logging_config(_app.log_level, access_log=_app.gunicorn_access_log)
+access_log_format = (
+    '%(h)s "%(r)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s '
+    "model_version=%({x-model-version}o)s"
+)
+loglevel = _app.log_level.lower()

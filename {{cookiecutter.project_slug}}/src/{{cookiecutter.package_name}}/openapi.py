@@ -1,0 +1,109 @@
+"""The OpenAPI document, built by apispec from the marshmallow schemas that validate requests."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from .schemas import (
+    ErrorSchema,
+    ModelInfoSchema,
+    PredictRequestSchema,
+    PredictResponseSchema,
+    StatusSchema,
+)
+
+TITLE = {{ cookiecutter.project_name | py_string }}
+DISTRIBUTION = "{{ cookiecutter.project_slug }}"
+
+_ERRORS = {
+    "400": "The body is not valid JSON.",
+    "413": "The body is larger than MAX_CONTENT_LENGTH.",
+    "415": "The body is not declared as application/json.",
+    "422": "The body failed validation; `fields` names each problem by path.",
+    "503": "No verified model is loaded yet; the message says why.",
+}
+
+
+def _json(schema: Any, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: str) -> dict[str, Any]:
+    return {status: _json(ErrorSchema, _ERRORS[status]) for status in statuses}
+
+
+def _version() -> str:
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:  # running from a source checkout
+        return "0+unknown"
+
+
+def build_spec(max_batch_size: int) -> dict[str, Any]:
+    """The OpenAPI 3 document of this service, as a dict ready for JSON."""
+    spec = APISpec(
+        title=TITLE,
+        version=_version(),
+        openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin()],
+        info={"description": "Predictions from a versioned, integrity-checked model."},
+    )
+    spec.path(
+        path="/v1/predict",
+        operations={
+            "post": {
+                "summary": "Score 1 to MAX_BATCH_SIZE records in one batch",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": PredictRequestSchema(max_batch_size=max_batch_size)
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(PredictResponseSchema, "One prediction per record, in order."),
+                    **_errors("400", "413", "415", "422", "503"),
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/v1/model",
+        operations={
+            "get": {
+                "summary": "The model version that answers, with its provenance",
+                "responses": {
+                    "200": _json(ModelInfoSchema, "The served version."),
+                    **_errors("503"),
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/livez",
+        operations={
+            "get": {
+                "summary": "Liveness: the process answers",
+                "responses": {"200": _json(StatusSchema, "Alive.")},
+            }
+        },
+    )
+    spec.path(
+        path="/readyz",
+        operations={
+            "get": {
+                "summary": "Readiness: a verified model is loaded and warmed up",
+                "responses": {"200": _json(StatusSchema, "Ready."), **_errors("503")},
+            }
+        },
+    )
+    document = spec.to_dict()
+    # The batch limit is a setting, checked before validation; show it in the schema too.
+    instances = document["components"]["schemas"]["PredictRequest"]["properties"]["instances"]
+    instances["maxItems"] = max_batch_size
+    return document

@@ -1,0 +1,324 @@
+"""The versioned model store, laid out like TensorFlow Serving's numbered version folders.
+
+    <MODEL_STORE>/<model name>/
+        registry.json     aliases (production, ...) and the append-only history of changes
+        1/                model artifact + metadata.json
+        2/                ...
+
+A version folder is written once: staged in a temporary folder, hashed, then renamed into
+place, and never rewritten. Loading checks every artifact file's sha256 against metadata.json
+before a byte of it is deserialized: pickle and joblib run code on load.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import shutil
+import socket
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from . import FRAMEWORK, TASK, serializer
+
+METADATA_FILE = "metadata.json"
+REGISTRY_FILE = "registry.json"
+LOCK_FILE = ".lock"
+STAGING_PREFIX = ".staging-"
+LOCK_TIMEOUT_SECONDS = 30
+
+
+class StoreError(Exception):
+    """A problem with the store that the message explains; nothing was changed."""
+
+
+class IntegrityError(StoreError):
+    """A version's files do not match the sha256 digests recorded when it was registered."""
+
+    def __init__(self, version: int, file: str, problem: str) -> None:
+        super().__init__(f"version {version} failed verification: {file}: {problem}")
+        self.version = version
+        self.file = file
+
+
+@dataclass(frozen=True)
+class LoadedVersion:
+    """A verified, deserialized version of the model."""
+
+    version: int
+    metadata: dict[str, Any]
+    model: Any
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def hash_files(directory: Path) -> dict[str, str]:
+    """sha256 of every file under ``directory`` but metadata.json, by relative POSIX path."""
+    return {
+        path.relative_to(directory).as_posix(): sha256_file(path)
+        for path in sorted(directory.rglob("*"))
+        if path.is_file() and path.name != METADATA_FILE
+    }
+
+
+def version_digest(files: dict[str, str]) -> str:
+    """One sha256 for a whole version: over each file's path and digest, in path order."""
+    lines = "".join(f"{name}\0{digest}\n" for name, digest in sorted(files.items()))
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def current_user() -> str:
+    """Who ran the command, for the history: user@host."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # a container uid with no passwd entry
+        user = f"uid-{os.getuid()}"
+    return f"{user}@{socket.gethostname()}"
+
+
+def write_json_atomically(path: Path, data: Any) -> None:
+    """Write ``data`` so that readers see the old file or the new one, never a torn one."""
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            json.dump(data, file, indent=2)
+            file.write("\n")
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)  # make the rename itself durable
+    finally:
+        os.close(directory)
+
+
+class ModelStore:
+    """The versions of one model under ``root/name``, its aliases and their history."""
+
+    def __init__(self, root: Path, name: str) -> None:
+        self.root = Path(root)
+        self.name = name
+        self.directory = self.root / name
+
+    # Versions ---------------------------------------------------------------------------
+
+    def versions(self) -> list[int]:
+        """Registered version numbers, oldest first."""
+        return sorted(
+            number
+            for number in self._numbered_folders()
+            if (self.version_dir(number) / METADATA_FILE).is_file()
+        )
+
+    def version_dir(self, version: int) -> Path:
+        return self.directory / str(version)
+
+    def metadata(self, version: int) -> dict[str, Any]:
+        path = self.version_dir(version) / METADATA_FILE
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            known = ", ".join(map(str, self.versions())) or "none"
+            raise StoreError(
+                f"model {self.name!r} has no version {version} in {self.directory} "
+                f"(versions: {known})"
+            ) from None
+        except ValueError as error:
+            raise StoreError(f"{path} is not valid JSON: {error}") from None
+
+    def verify(self, version: int) -> dict[str, Any]:
+        """Check a version's files against its recorded digests; return its metadata.
+
+        Reads the bytes only to hash them: nothing is deserialized here.
+        """
+        metadata = self.metadata(version)
+        if metadata.get("serializer") != serializer.NAME or metadata.get("task") != TASK:
+            raise StoreError(
+                f"version {version} is a {metadata.get('task')} model saved with "
+                f"{metadata.get('serializer')!r}; this service serves {TASK} models saved "
+                f"with {serializer.NAME!r}"
+            )
+        recorded: dict[str, str] = metadata.get("files") or {}
+        if not recorded:
+            raise IntegrityError(version, METADATA_FILE, "records no artifact files")
+        directory = self.version_dir(version)
+        for name, expected in sorted(recorded.items()):
+            path = directory / name
+            if not path.is_file():
+                raise IntegrityError(version, name, "missing")
+            actual = sha256_file(path)
+            if actual != expected:
+                raise IntegrityError(version, name, f"sha256 is {actual}, registered as {expected}")
+        for path in sorted(directory.rglob("*")):
+            name = path.relative_to(directory).as_posix()
+            if path.is_file() and path.name != METADATA_FILE and name not in recorded:
+                raise IntegrityError(version, name, "not part of the registered version")
+        return metadata
+
+    def load(self, version: int) -> LoadedVersion:
+        """Verify a version, then deserialize it."""
+        metadata = self.verify(version)
+        model = serializer.load(self.version_dir(version))
+        return LoadedVersion(version=version, metadata=metadata, model=model)
+
+    def register(self, write_artifact: Callable[[Path], None], metadata: dict[str, Any]) -> int:
+        """Add a version: ``write_artifact(folder)`` writes the files; returns the number.
+
+        The folder only appears under its number once complete, so a reader never sees a
+        half-written version; two commands registering at once get different numbers.
+        """
+        self.directory.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.directory))
+        try:
+            staging.chmod(0o755)  # readable by a service running as another user
+            write_artifact(staging)
+            files = hash_files(staging)
+            if not files:
+                raise StoreError("the artifact wrote no files")
+            record = {
+                "model_name": self.name,
+                "framework": FRAMEWORK,
+                "serializer": serializer.NAME,
+                "task": TASK,
+                "created_at": utc_now(),
+                **metadata,
+                "files": files,
+                "sha256": version_digest(files),
+            }
+            write_json_atomically(staging / METADATA_FILE, record)
+            with self._lock():
+                version = max(self._numbered_folders(), default=0) + 1
+                staging.rename(self.version_dir(version))
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return version
+
+    # Aliases and history ----------------------------------------------------------------
+
+    def aliases(self) -> dict[str, int]:
+        return dict(self._read_registry()["aliases"])
+
+    def history(self) -> list[dict[str, Any]]:
+        return list(self._read_registry()["history"])
+
+    def resolve(self, alias: str) -> int:
+        """The version an alias points to."""
+        version = self._read_registry()["aliases"].get(alias)
+        if version is None:
+            raise StoreError(
+                f"no version of model {self.name!r} is promoted to {alias!r} yet: "
+                "register one (train-example, or models register PATH) and promote it"
+            )
+        return int(version)
+
+    def promote(
+        self, version: int, alias: str = "production", reason: str = ""
+    ) -> dict[str, Any] | None:
+        """Point ``alias`` at a verified ``version``; return the history entry (None if no-op)."""
+        self.verify(version)
+        with self._lock():
+            registry = self._read_registry()
+            previous = registry["aliases"].get(alias)
+            if previous == version:
+                return None
+            return self._record(registry, "promote", alias, previous, version, reason)
+
+    def rollback(self, alias: str = "production", reason: str = "") -> dict[str, Any]:
+        """Point ``alias`` back to where it pointed before its last change, as recorded."""
+        with self._lock():
+            registry = self._read_registry()
+            changes = [entry for entry in registry["history"] if entry["alias"] == alias]
+            if not changes or changes[-1]["from"] is None:
+                raise StoreError(
+                    f"nothing to roll back: {alias!r} has no earlier version in the history"
+                )
+            target = int(changes[-1]["from"])
+            self.verify(target)
+            current = registry["aliases"].get(alias)
+            return self._record(registry, "rollback", alias, current, target, reason)
+
+    # Internals --------------------------------------------------------------------------
+
+    def _numbered_folders(self) -> list[int]:
+        if not self.directory.is_dir():
+            return []
+        return [int(p.name) for p in self.directory.iterdir() if p.name.isdigit() and p.is_dir()]
+
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        """Serialise changes across processes: version numbers and registry.json."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(self.directory / LOCK_FILE, timeout=LOCK_TIMEOUT_SECONDS)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise StoreError(
+                f"another command has held {lock.lock_file} for {LOCK_TIMEOUT_SECONDS}s; "
+                "try again when it is done"
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def _read_registry(self) -> dict[str, Any]:
+        path = self.directory / REGISTRY_FILE
+        try:
+            registry = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {"model_name": self.name, "aliases": {}, "history": []}
+        except ValueError as error:
+            raise StoreError(f"{path} is not valid JSON ({error}); restore it") from None
+        if not isinstance(registry.get("aliases"), dict) or not isinstance(
+            registry.get("history"), list
+        ):
+            raise StoreError(f"{path} lacks its 'aliases' object or 'history' list; restore it")
+        return registry
+
+    def _record(
+        self,
+        registry: dict[str, Any],
+        action: str,
+        alias: str,
+        previous: int | None,
+        version: int,
+        reason: str,
+    ) -> dict[str, Any]:
+        entry = {
+            "time": utc_now(),
+            "action": action,
+            "alias": alias,
+            "from": previous,
+            "to": version,
+            "reason": reason,
+            "user": current_user(),
+        }
+        registry["aliases"][alias] = version
+        registry["history"].append(entry)
+        write_json_atomically(self.directory / REGISTRY_FILE, registry)
+        return entry

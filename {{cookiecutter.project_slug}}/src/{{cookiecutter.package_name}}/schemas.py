@@ -1,0 +1,121 @@
+{%- set features = cookiecutter.features.split(",") | map("trim") | list -%}
+"""The API's request and response schemas: what is validated, and what /openapi.json shows.
+
+Edit ``InstanceSchema`` when the model's inputs change. Its field names are the JSON keys
+clients send; ``predict.FEATURES`` gives the order in which the model sees them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
+
+from .predict import PredictionSchema
+
+
+class JSONNumber(fields.Float):
+    """A finite JSON number: strings such as "5.1", booleans, null, NaN and infinities fail."""
+
+    default_error_messages: ClassVar[dict[str, str]] = {"not_number": "Must be a JSON number."}
+
+    def _validated(self, value: Any) -> float:
+        # marshmallow's Float also accepts numeric strings; the API takes numbers only.
+        if type(value) not in (int, float):
+            raise self.make_error("not_number")
+        return super()._validated(value)
+
+
+class InstanceSchema(Schema):
+    """One record to score: every feature the model was trained on, as a JSON number."""
+
+    # Unknown keys are refused (marshmallow's default) with a message that lists the features,
+    # so a misspelt name is easy to spot.
+    error_messages: ClassVar[dict[str, str]] = {
+        "type": "Must be a JSON object of feature values.",
+        "unknown": "Unknown field; the features are: {{ features | join(', ') }}.",
+    }
+{% for feature in features %}
+    {{ feature }} = JSONNumber(required=True)
+{%- endfor %}
+
+
+class PredictRequestSchema(Schema):
+    """The body of POST /v1/predict: 1 to MAX_BATCH_SIZE records, scored as one batch."""
+
+    error_messages: ClassVar[dict[str, str]] = {
+        "type": "Must be a JSON object with an 'instances' array."
+    }
+
+    instances = fields.List(
+        fields.Nested(InstanceSchema),
+        required=True,
+        validate=validate.Length(min=1, error="Send at least one instance."),
+        metadata={"description": "The records to score, in order."},
+    )
+
+    def __init__(self, *, max_batch_size: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_batch_size = max_batch_size
+
+    @pre_load
+    def refuse_oversized_batch(self, data: Any, **_kwargs: Any) -> Any:
+        """Count the records before validating any of them: a huge batch fails fast."""
+        if isinstance(data, dict):
+            instances = data.get("instances")
+            if isinstance(instances, list) and len(instances) > self.max_batch_size:
+                raise ValidationError(
+                    f"Send at most {self.max_batch_size} instances per request "
+                    f"(MAX_BATCH_SIZE); got {len(instances)}.",
+                    field_name="instances",
+                )
+        return data
+
+
+class ModelRefSchema(Schema):
+    name = fields.String(required=True)
+    version = fields.String(required=True, metadata={"description": "The version number."})
+
+
+class PredictResponseSchema(Schema):
+    predictions = fields.List(fields.Nested(PredictionSchema), required=True)
+    model = fields.Nested(ModelRefSchema, required=True)
+    request_id = fields.String(required=True)
+
+
+class ModelInfoSchema(Schema):
+    name = fields.String(required=True)
+    version = fields.String(required=True)
+    alias = fields.String(required=True, metadata={"description": "The alias that chose it."})
+    framework = fields.String(required=True)
+    serializer = fields.String(required=True)
+    task = fields.String(required=True)
+    features = fields.List(fields.String(), required=True)
+    classes = fields.List(fields.Raw(), metadata={"description": "Classification only."})
+    created_at = fields.String(required=True)
+    sha256 = fields.String(
+        required=True, metadata={"description": "Digest of the version's artifact files."}
+    )
+    files = fields.Dict(keys=fields.String(), values=fields.String())
+    metrics = fields.Dict(keys=fields.String(), values=fields.Float())
+
+
+class StatusSchema(Schema):
+    status = fields.String(required=True)
+    model = fields.Nested(ModelRefSchema)
+
+
+class ErrorDetailSchema(Schema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    fields_ = fields.Dict(
+        data_key="fields",
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "Problems per input path, e.g. instances.3.sepal_length."},
+    )
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorDetailSchema, required=True)
+    request_id = fields.String(required=True)

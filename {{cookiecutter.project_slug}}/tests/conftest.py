@@ -1,0 +1,106 @@
+"""Fixtures: the example model trained once per session, and a private copy of it per test."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+
+from {{ cookiecutter.package_name }}.app import create_app
+from {{ cookiecutter.package_name }}.config import DEFAULT_MODEL_NAME
+from {{ cookiecutter.package_name }}.example_data import load_example_data
+from {{ cookiecutter.package_name }}.predict import FEATURES
+from {{ cookiecutter.package_name }}.reference import typical_instance
+from {{ cookiecutter.package_name }}.registration import train_example
+from {{ cookiecutter.package_name }}.registry import ModelStore
+
+
+@pytest.fixture(scope="session")
+def trained_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store whose version 1 is the example model, promoted to production; trained once."""
+    root = tmp_path_factory.mktemp("trained") / "models"
+    store = ModelStore(root, DEFAULT_MODEL_NAME)
+    store.promote(train_example(store), "production", reason="test session")
+    return root
+
+
+@pytest.fixture
+def store_root(trained_store: Path, tmp_path: Path) -> Path:
+    """A private copy of the trained store, free to change."""
+    root = tmp_path / "models"
+    shutil.copytree(trained_store, root)
+    return root
+
+
+@pytest.fixture
+def store(store_root: Path) -> ModelStore:
+    """The test's model store."""
+    return ModelStore(store_root, DEFAULT_MODEL_NAME)
+
+
+@pytest.fixture
+def make_app(store_root: Path) -> Callable[..., Flask]:
+    """Build an app on the test's store; keyword arguments override settings."""
+
+    def make(**settings: str) -> Flask:
+        return create_app({"MODEL_STORE": str(store_root), **settings})
+
+    return make
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    """The service with default settings, serving version 1."""
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client of the service."""
+    return app.test_client()
+
+
+@pytest.fixture
+def empty_store_app(tmp_path: Path) -> Flask:
+    """The service started on a store with no model in it."""
+    return create_app({"MODEL_STORE": str(tmp_path / "empty")})
+
+
+@pytest.fixture
+def instance(store: ModelStore) -> dict[str, float]:
+    """A valid record: each feature's median in the training data."""
+    return typical_instance(store.metadata(1)["reference"], FEATURES)
+
+
+@pytest.fixture
+def runner(store_root: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """A CLI runner whose MODEL_STORE is the test's store."""
+    monkeypatch.setenv("MODEL_STORE", str(store_root))
+    return CliRunner()
+
+
+@pytest.fixture
+def records() -> list[dict[str, float]]:
+    """Ten records of the example data."""
+    features, _ = load_example_data()
+    return [dict(zip(FEATURES, row, strict=True)) for row in features[:10].tolist()]
+
+
+@pytest.fixture
+def predict_each(client: FlaskClient) -> Callable[[list[dict[str, float]]], list[dict[str, Any]]]:
+    """Predict records one request at a time: the answers a batch must match."""
+
+    def predict(records: list[dict[str, float]]) -> list[dict[str, Any]]:
+        answers = []
+        for record in records:
+            response = client.post("/v1/predict", json={"instances": [record]})
+            answers.extend(response.get_json()["predictions"])
+        return answers
+
+    return predict

@@ -1,0 +1,244 @@
+"""Each command of the CLI, as a user runs it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from {{ cookiecutter.package_name }} import serializer
+from {{ cookiecutter.package_name }}.cli import GUNICORN_CONFIG, WSGI_APP, main
+from {{ cookiecutter.package_name }}.example_data import load_example_data
+from {{ cookiecutter.package_name }}.predict import FEATURES
+from {{ cookiecutter.package_name }}.registry import ModelStore
+from {{ cookiecutter.package_name }}.training import fit
+
+
+def invoke(runner: CliRunner, *args: str) -> tuple[int, str]:
+    result = runner.invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
+    with open(path, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def notebook_artifact(tmp_path: Path) -> Path:
+    """A model trained and saved "in a notebook", outside the store."""
+    features, targets = load_example_data()
+    folder = tmp_path / "notebook"
+    folder.mkdir()
+    serializer.save(fit(features, targets), folder)
+    return folder / serializer.ARTIFACT
+
+
+@pytest.fixture
+def reference_csv(tmp_path: Path) -> Path:
+    """Example records with a target column, as a notebook would export them."""
+    features, targets = load_example_data()
+    rows = [[*row, target] for row, target in zip(features.tolist(), targets.tolist(), strict=True)]
+    return write_csv(tmp_path / "reference.csv", [*FEATURES, "target"], rows)
+
+
+def test_train_example_registers_and_promotes_each_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MODEL_STORE", str(tmp_path / "models"))
+    runner = CliRunner()
+    code, output = invoke(runner, "train-example", "--notes", "first")
+    assert code == 0, output
+    assert "version 1" in output
+    assert "production -> 1" in output
+    code, output = invoke(runner, "train-example")
+    assert code == 0, output
+    assert "production -> 2" in output
+    code, output = invoke(runner, "models", "history", "--json")
+    assert [(e["from"], e["to"]) for e in json.loads(output)] == [(None, 1), (1, 2)]
+
+
+def test_models_list(runner: CliRunner) -> None:
+    code, output = invoke(runner, "models", "list", "--json")
+    assert code == 0, output
+    [row] = json.loads(output)
+    assert row["version"] == 1
+    assert row["aliases"] == ["production"]
+    assert row["metrics"]
+    code, output = invoke(runner, "models", "list")
+    assert code == 0
+    assert output.split()[0] == "1"
+    assert "production" in output
+
+
+def test_models_show(runner: CliRunner, store: ModelStore) -> None:
+    code, output = invoke(runner, "models", "show", "1", "--json")
+    assert code == 0, output
+    assert json.loads(output) == store.metadata(1)
+    code, output = invoke(runner, "models", "show", "1")
+    assert code == 0
+    assert store.metadata(1)["sha256"] in output
+    code, output = invoke(runner, "models", "show", "9")
+    assert code == 1
+    assert "no version 9" in output
+
+
+def test_promote_rollback_and_history(runner: CliRunner) -> None:
+    assert invoke(runner, "train-example")[0] == 0
+    code, output = invoke(runner, "models", "promote", "1", "--reason", "v2 is worse")
+    assert (code, output.strip()) == (0, "production: 2 -> 1")
+    code, output = invoke(runner, "models", "rollback", "--reason", "oops")
+    assert (code, output.strip()) == (0, "production: 1 -> 2 (rolled back)")
+    code, output = invoke(runner, "models", "history")
+    assert code == 0
+    assert "rollback  production: 1 -> 2" in output
+    assert "oops" in output
+    code, output = invoke(runner, "models", "promote", "2")
+    assert "already points to version 2" in output
+
+
+def test_verify_reports_a_tampered_version(runner: CliRunner, store: ModelStore) -> None:
+    code, output = invoke(runner, "models", "verify")
+    assert (code, output.strip()) == (0, "ok     version 1")
+    (store.version_dir(1) / serializer.ARTIFACT).write_bytes(b"tampered")
+    code, output = invoke(runner, "models", "verify", "1")
+    assert code == 1
+    assert f"FAILED version 1 failed verification: {serializer.ARTIFACT}" in output
+
+
+def test_register_a_notebook_model_with_reference_data(
+    runner: CliRunner, store: ModelStore, notebook_artifact: Path, reference_csv: Path
+) -> None:
+    code, output = invoke(
+        runner,
+        "models",
+        "register",
+        str(notebook_artifact),
+        "--reference-data",
+        str(reference_csv),
+        "--target",
+        "target",
+        "--notes",
+        "from the notebook",
+    )
+    assert code == 0, output
+    assert "version 2" in output
+    assert "models promote 2" in output
+    metadata = store.metadata(2)
+    assert metadata["notes"] == "from the notebook"
+    assert metadata["metrics"]
+    assert metadata["metrics_on"] == "reference data: reference.csv"
+    assert set(metadata["reference"]) == set(FEATURES)
+    stored = store.version_dir(2) / serializer.ARTIFACT
+    assert stored.read_bytes() == notebook_artifact.read_bytes()
+    assert store.resolve("production") == 1  # registering does not serve it
+
+
+def test_register_and_promote_without_reference_data(
+    runner: CliRunner, store: ModelStore, notebook_artifact: Path
+) -> None:
+    code, output = invoke(runner, "models", "register", str(notebook_artifact), "--promote")
+    assert code == 0, output
+    assert store.resolve("production") == 2
+    assert store.metadata(2)["reference"] is None
+
+
+def test_register_refuses_a_file_that_is_not_a_model(runner: CliRunner, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"not a model")
+    code, output = invoke(runner, "models", "register", str(junk))
+    assert code == 1
+    assert f"cannot load {junk} with {serializer.NAME}" in output
+    assert "Traceback" not in output
+
+
+def test_register_needs_reference_data_for_a_target(
+    runner: CliRunner, notebook_artifact: Path
+) -> None:
+    code, output = invoke(runner, "models", "register", str(notebook_artifact), "--target", "y")
+    assert code == 2
+    assert "--reference-data" in output
+
+
+def test_predict_a_csv_file(runner: CliRunner, tmp_path: Path) -> None:
+    features, _ = load_example_data()
+    path = write_csv(tmp_path / "batch.csv", list(FEATURES), features[:7].tolist())
+    code, output = invoke(runner, "predict", str(path))
+    assert code == 0, output
+    lines = [json.loads(line) for line in output.splitlines()]
+    assert [line["row"] for line in lines] == list(range(7))
+    assert all(line["model_version"] == "1" for line in lines)
+
+
+def test_predict_a_json_file_in_batches(
+    runner: CliRunner, tmp_path: Path, instance: dict[str, float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAX_BATCH_SIZE", "2")
+    path = tmp_path / "batch.json"
+    path.write_text(json.dumps({"instances": [instance] * 5}))
+    output_path = tmp_path / "out.jsonl"
+    code, output = invoke(runner, "predict", str(path), "--output", str(output_path))
+    assert code == 0, output
+    assert len(output_path.read_text().splitlines()) == 5
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "problem"),
+    [
+        (list(FEATURES), ["abc", *[1.0] * (len(FEATURES) - 1)], "line 2, column"),
+        (list(FEATURES), ["nan", *[1.0] * (len(FEATURES) - 1)], "is not finite"),
+        ([*FEATURES, "colour"], [1.0] * (len(FEATURES) + 1), "not features: colour"),
+        (list(FEATURES[1:]), [1.0] * (len(FEATURES) - 1), f"has no column {FEATURES[0]}"),
+    ],
+    ids=["not-a-number", "nan", "unknown-column", "missing-column"],
+)
+def test_predict_refuses_a_bad_csv(
+    runner: CliRunner, tmp_path: Path, header: list[str], row: list[object], problem: str
+) -> None:
+    code, output = invoke(runner, "predict", str(write_csv(tmp_path / "bad.csv", header, [row])))
+    assert code == 1
+    assert problem in output
+
+
+def test_predict_refuses_invalid_json_records(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"instances": [{name: "1" for name in FEATURES}]}))
+    code, output = invoke(runner, "predict", str(path))
+    assert code == 1
+    assert f"instances.0.{FEATURES[0]}: Must be a JSON number." in output
+
+
+def test_serve_execs_gunicorn_with_the_service_config(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[list[str]] = []
+    monkeypatch.setattr(os, "execv", lambda _path, argv: calls.append(argv))
+    for variable in ("PORT", "WEB_CONCURRENCY"):
+        monkeypatch.delenv(variable, raising=False)  # restored after the test
+    code, output = invoke(runner, "serve", "--port", "8123", "--workers", "3")
+    assert code == 0, output
+    [argv] = calls
+    assert argv[1:] == ["-m", "gunicorn", "--config", GUNICORN_CONFIG, WSGI_APP]
+    assert (os.environ["PORT"], os.environ["WEB_CONCURRENCY"]) == ("8123", "3")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("PORT", "eighty"), ("MAX_BATCH_SIZE", "0"), ("LOG_LEVEL", "LOUD"), ("MODEL_NAME", "../x")],
+)
+def test_a_bad_setting_stops_a_command_with_its_name(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setattr(os, "execv", lambda *_args: pytest.fail("must not start gunicorn"))
+    monkeypatch.setenv(variable, value)
+    code, output = invoke(runner, "serve")
+    assert code == 1
+    assert output.startswith(f"Error: {variable}='{value}': ")
+    assert "Traceback" not in output

@@ -1,0 +1,78 @@
+"""Settings come from the environment; a bad value is named, with the problem."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.package_name }}.config import (
+    DEFAULT_MODEL_NAME,
+    SERVICE_NAME,
+    ConfigError,
+    ServerSettings,
+    Settings,
+)
+
+
+def test_defaults() -> None:
+    settings = Settings.from_env({})
+    assert settings.model_store == Path("models")
+    assert settings.model_name == DEFAULT_MODEL_NAME
+    assert settings.model_alias == "production"
+    assert settings.max_batch_size == 1000
+    assert settings.max_content_length == 1024 * 1024
+    server = ServerSettings.from_env({})
+    assert (server.host, server.port, server.web_concurrency) == ("127.0.0.1", 8000, 2)
+
+
+def test_values_from_the_environment() -> None:
+    settings = Settings.from_env({"MODEL_STORE": "/srv/models", "MAX_BATCH_SIZE": "64"})
+    assert settings.model_store == Path("/srv/models")
+    assert settings.max_batch_size == 64
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "problem"),
+    [
+        ("MAX_BATCH_SIZE", "many", "Not a valid integer."),
+        ("MAX_BATCH_SIZE", "0", "greater than or equal to 1"),
+        ("MAX_CONTENT_LENGTH", "10", "greater than or equal to 1024"),
+        ("LOG_LEVEL", "verbose", "Must be one of"),
+        ("GUNICORN_ACCESS_LOG", "maybe", "Not a valid boolean."),
+        ("MODEL_NAME", "Iris Model", "lowercase"),
+        ("MODEL_ALIAS", "", "lowercase"),
+    ],
+)
+def test_bad_app_setting(variable: str, value: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{variable}='{value}': .*{problem}"):
+        Settings.from_env({variable: value})
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("PORT", "http"),
+        ("PORT", "70000"),
+        ("WEB_CONCURRENCY", "0"),
+    ],
+)
+def test_bad_server_setting(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{variable}='{value}': "):
+        ServerSettings.from_env({variable: value})
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as error:
+        Settings.from_env({"MAX_BATCH_SIZE": "x", "LOG_LEVEL": "y"})
+    assert "LOG_LEVEL=" in str(error.value)
+    assert "MAX_BATCH_SIZE=" in str(error.value)
+
+
+def test_runtime_dir_is_the_instance_s_own() -> None:
+    first = ServerSettings.from_env({"PORT": "8001"}).runtime_dir
+    second = ServerSettings.from_env({"PORT": "8002"}).runtime_dir
+    assert first != second
+    assert first == Path(tempfile.gettempdir()) / f"{SERVICE_NAME}-8001"
+    assert ServerSettings.from_env({"RUNTIME_DIR": "/run/x"}).runtime_dir == Path("/run/x")

@@ -1,0 +1,53 @@
+"""gunicorn's settings follow the environment, and a bad one stops start-up in one line."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+MODULE = "{{ cookiecutter.package_name }}.gunicorn_conf"
+
+
+def load_config(monkeypatch: pytest.MonkeyPatch, **environ: str) -> ModuleType:
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delitem(sys.modules, MODULE, raising=False)
+    return importlib.import_module(MODULE)
+
+
+def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    config = load_config(
+        monkeypatch, PORT="9123", WEB_CONCURRENCY="3", THREADS="4", RUNTIME_DIR=str(tmp_path)
+    )
+    assert config.bind == "127.0.0.1:9123"
+    assert (config.workers, config.threads) == (3, 4)
+    assert config.preload_app is True
+    assert config.control_socket == str(tmp_path / "gunicorn.ctl")
+    assert config.logconfig_dict["formatters"]["json"]
+    assert config.logconfig_dict["loggers"]["gunicorn.access"]["level"] == "WARNING"
+
+
+def test_gunicorn_access_log_can_be_turned_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = load_config(monkeypatch, GUNICORN_ACCESS_LOG="true")
+    assert config.logconfig_dict["loggers"]["gunicorn.access"]["level"] == "INFO"
+    assert "request_id=%({x-request-id}o)s" in config.access_log_format
+
+
+def test_native_threads_are_limited_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)  # restored after the test
+    monkeypatch.setenv("MKL_NUM_THREADS", "4")
+    load_config(monkeypatch)
+    assert os.environ["OMP_NUM_THREADS"] == "1"
+    assert os.environ["MKL_NUM_THREADS"] == "4"
+
+
+def test_bad_setting_exits_with_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        load_config(monkeypatch, WEB_CONCURRENCY="lots")
+    assert str(exit_.value).startswith("configuration error: WEB_CONCURRENCY='lots'")

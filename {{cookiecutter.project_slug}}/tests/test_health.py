@@ -1,0 +1,73 @@
+"""Liveness always; readiness only with a verified, warmed-up model, and the reason otherwise."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from {{ cookiecutter.package_name }} import serializer, serving
+from {{ cookiecutter.package_name }}.registration import train_example
+from {{ cookiecutter.package_name }}.registry import ModelStore
+
+
+def test_live_even_without_a_model(empty_store_app: Flask) -> None:
+    response = empty_store_app.test_client().get("/livez")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "alive"}
+
+
+def test_ready_with_a_verified_model(client: FlaskClient) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.get_json()["model"]["version"] == "1"
+    assert response.headers["X-Model-Version"] == "1"
+
+
+def test_not_ready_without_a_model_says_why(empty_store_app: Flask) -> None:
+    response = empty_store_app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert "promoted to 'production'" in response.get_json()["error"]["message"]
+
+
+def test_becomes_ready_once_a_model_is_promoted(
+    tmp_path: Path, empty_store_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(serving, "RETRY_INTERVAL_SECONDS", 0.0)
+    client = empty_store_app.test_client()
+    assert client.get("/readyz").status_code == 503
+    store = ModelStore(tmp_path / "empty", empty_store_app.extensions["model_holder"].store.name)
+    store.promote(train_example(store), "production")
+    assert client.get("/readyz").status_code == 200
+
+
+def test_tampered_artifact_is_not_ready_and_names_the_file(
+    store: ModelStore, make_app: Callable[..., Flask]
+) -> None:
+    artifact = store.version_dir(1) / serializer.ARTIFACT
+    artifact.write_bytes(artifact.read_bytes() + b"\0")
+    response = make_app().test_client().get("/readyz")
+    assert response.status_code == 503
+    message = response.get_json()["error"]["message"]
+    assert f"version 1 failed verification: {serializer.ARTIFACT}: sha256 is" in message
+
+
+def test_model_info(client: FlaskClient, store: ModelStore) -> None:
+    response = client.get("/v1/model")
+    assert response.status_code == 200
+    info = response.get_json()
+    metadata = store.metadata(1)
+    assert info["name"] == store.name
+    assert info["version"] == "1"
+    assert info["alias"] == "production"
+    assert info["framework"] == "{{ cookiecutter.framework }}"
+    assert info["serializer"] == serializer.NAME
+    assert info["sha256"] == metadata["sha256"]
+    assert info["files"] == metadata["files"]
+    assert info["features"] == metadata["features"]
+    assert info["created_at"] == metadata["created_at"]
+    assert "reference" not in info
+    assert response.headers["X-Model-Version"] == "1"

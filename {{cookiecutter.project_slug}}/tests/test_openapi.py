@@ -1,0 +1,39 @@
+"""/openapi.json is built from the schemas that validate; /docs shows it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from {{ cookiecutter.package_name }}.predict import FEATURES
+from {{ cookiecutter.package_name }}.schemas import InstanceSchema
+
+
+def test_document_lists_every_endpoint(client: FlaskClient) -> None:
+    document = client.get("/openapi.json").get_json()
+    assert document["openapi"].startswith("3.")
+    assert set(document["paths"]) == {"/v1/predict", "/v1/model", "/livez", "/readyz"}
+    responses = document["paths"]["/v1/predict"]["post"]["responses"]
+    assert {"200", "400", "413", "415", "422", "503"} <= set(responses)
+
+
+def test_instance_schema_is_the_feature_list(client: FlaskClient) -> None:
+    instance = client.get("/openapi.json").get_json()["components"]["schemas"]["Instance"]
+    assert list(instance["properties"]) == list(FEATURES)
+    assert sorted(instance["required"]) == sorted(FEATURES)
+    assert tuple(InstanceSchema().fields) == FEATURES
+
+
+def test_batch_limit_comes_from_the_setting(make_app: Callable[..., Flask]) -> None:
+    document = make_app(MAX_BATCH_SIZE="7").test_client().get("/openapi.json").get_json()
+    instances = document["components"]["schemas"]["PredictRequest"]["properties"]["instances"]
+    assert (instances["minItems"], instances["maxItems"]) == (1, 7)
+
+
+def test_docs_page(client: FlaskClient) -> None:
+    response = client.get("/docs")
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    assert 'url: "openapi.json"' in response.get_data(as_text=True)

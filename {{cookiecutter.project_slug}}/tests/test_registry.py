@@ -1,0 +1,175 @@
+"""The model store: versions written once, verified before loading, aliases with history."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import threading
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.package_name }} import FRAMEWORK, TASK, serializer
+from {{ cookiecutter.package_name }}.predict import FEATURES
+from {{ cookiecutter.package_name }}.registration import train_example
+from {{ cookiecutter.package_name }}.registry import (
+    REGISTRY_FILE,
+    IntegrityError,
+    ModelStore,
+    StoreError,
+    sha256_file,
+)
+
+
+class _CreatesMarkerWhenLoaded:
+    """Unpickling this runs code: it creates a marker file. Proves what is deserialized."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple:
+        return (Path.touch, (self.marker,))
+
+
+def test_metadata_records_what_serving_and_monitoring_need(store: ModelStore) -> None:
+    metadata = store.metadata(1)
+    artifact = store.version_dir(1) / serializer.ARTIFACT
+    assert metadata["framework"] == FRAMEWORK
+    assert metadata["serializer"] == serializer.NAME
+    assert metadata["task"] == TASK
+    assert metadata["files"] == {serializer.ARTIFACT: sha256_file(artifact)}
+    assert len(metadata["sha256"]) == 64
+    assert metadata["features"] == list(FEATURES)
+    assert metadata["created_at"].endswith("+00:00")
+    assert {"python", *serializer.LIBRARIES} <= set(metadata["libraries"])
+    assert metadata["metrics"]
+    for name in FEATURES:
+        reference = metadata["reference"][name]
+        assert len(reference["counts"]) == len(reference["edges"]) + 1
+        assert sum(reference["counts"]) == reference["count"] > 0
+        assert reference["edges"] == sorted(reference["edges"])
+
+
+def test_versions_are_numbered_and_never_rewritten(store: ModelStore) -> None:
+    first = store.version_dir(1)
+    before = {path.name: path.read_bytes() for path in first.iterdir()}
+    assert train_example(store) == 2
+    assert train_example(store) == 3
+    assert store.versions() == [1, 2, 3]
+    assert {path.name: path.read_bytes() for path in first.iterdir()} == before
+    assert not [path for path in store.directory.iterdir() if path.name.startswith(".staging")]
+
+
+def test_concurrent_registrations_get_distinct_versions(store: ModelStore) -> None:
+    versions: list[int] = []
+    threads = [
+        threading.Thread(target=lambda: versions.append(train_example(store))) for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(versions) == [2, 3, 4, 5]
+    for version in versions:
+        store.verify(version)
+
+
+def test_load_gives_a_working_model(store: ModelStore) -> None:
+    loaded = store.load(1)
+    assert loaded.version == 1
+    assert loaded.metadata == store.metadata(1)
+    assert hasattr(loaded.model, "predict")
+
+
+def test_tampered_artifact_is_refused_before_it_is_deserialized(
+    store: ModelStore, tmp_path: Path
+) -> None:
+    marker = tmp_path / "code-ran"
+    artifact = store.version_dir(1) / serializer.ARTIFACT
+    artifact.write_bytes(pickle.dumps(_CreatesMarkerWhenLoaded(marker)))
+
+    with pytest.raises(IntegrityError, match=f"{serializer.ARTIFACT}: sha256 is") as refused:
+        store.load(1)
+    assert refused.value.file == serializer.ARTIFACT
+    assert not marker.exists()
+
+    # The control: this file really runs code when deserialized.
+    serializer.load(store.version_dir(1))
+    assert marker.exists()
+
+
+def test_missing_and_unexpected_files_fail_verification(store: ModelStore) -> None:
+    extra = store.version_dir(1) / "extra.bin"
+    extra.write_bytes(b"x")
+    with pytest.raises(IntegrityError, match=r"extra\.bin: not part of the registered version"):
+        store.verify(1)
+    extra.unlink()
+    (store.version_dir(1) / serializer.ARTIFACT).unlink()
+    with pytest.raises(IntegrityError, match=f"{serializer.ARTIFACT}: missing"):
+        store.verify(1)
+
+
+def test_a_version_saved_another_way_is_refused(store: ModelStore) -> None:
+    path = store.version_dir(1) / "metadata.json"
+    metadata = json.loads(path.read_text())
+    path.write_text(json.dumps({**metadata, "serializer": "something-else"}))
+    with pytest.raises(StoreError, match="saved with 'something-else'"):
+        store.load(1)
+
+
+def test_promote_and_rollback_follow_the_history(store: ModelStore) -> None:
+    train_example(store)
+    train_example(store)
+    assert store.resolve("production") == 1
+    store.promote(2, reason="better")
+    store.promote(3)
+    assert store.resolve("production") == 3
+    entry = store.rollback(reason="bad metrics")
+    assert (entry["from"], entry["to"], entry["action"]) == (3, 2, "rollback")
+    assert store.resolve("production") == 2
+    assert store.promote(2) is None  # already there: nothing recorded
+    history = store.history()
+    assert [(e["action"], e["from"], e["to"]) for e in history] == [
+        ("promote", None, 1),
+        ("promote", 1, 2),
+        ("promote", 2, 3),
+        ("rollback", 3, 2),
+    ]
+    assert history[1]["reason"] == "better"
+    assert all("@" in e["user"] and e["time"] for e in history)
+
+
+def test_rollback_needs_an_earlier_version(store: ModelStore) -> None:
+    with pytest.raises(StoreError, match="nothing to roll back"):
+        store.rollback()
+    assert store.resolve("production") == 1
+
+
+def test_aliases_are_independent(store: ModelStore) -> None:
+    train_example(store)
+    store.promote(2, alias="staging")
+    assert store.aliases() == {"production": 1, "staging": 2}
+    with pytest.raises(StoreError, match="nothing to roll back"):
+        store.rollback(alias="staging")
+
+
+def test_promote_refuses_a_tampered_version(store: ModelStore) -> None:
+    train_example(store)
+    artifact = store.version_dir(2) / serializer.ARTIFACT
+    artifact.write_bytes(artifact.read_bytes()[:-1])
+    with pytest.raises(IntegrityError):
+        store.promote(2)
+    assert store.resolve("production") == 1
+    assert len(store.history()) == 1
+
+
+def test_unknown_version_names_the_known_ones(store: ModelStore) -> None:
+    with pytest.raises(StoreError, match=r"no version 7 .*\(versions: 1\)"):
+        store.load(7)
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"aliases": []}', ""])
+def test_corrupted_registry_is_reported(store: ModelStore, content: str) -> None:
+    (store.directory / REGISTRY_FILE).write_text(content)
+    with pytest.raises(StoreError, match=REGISTRY_FILE):
+        store.resolve("production")
