@@ -28,6 +28,6 @@ def load_hook(name: str, answers: dict) -> types.ModuleType:
     rendered = env.from_string(source).render(cookiecutter=answers)
     module = types.ModuleType(name)
     module.__dict__["__name__"] = name  # not "__main__": main() stays unrun
-    exec(compile(rendered, f"hooks/{name}.py", "exec"), module.__dict__)  # noqa: S102
-    assert module.ANSWERS == json.loads(json.dumps(answers))
+    exec(compile(rendered, f"hooks/{name}.py", "exec"), module.__dict__)
+    assert json.loads(json.dumps(answers)) == module.ANSWERS
     return module

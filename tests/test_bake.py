@@ -103,7 +103,9 @@ def test_no_template_leftovers(baked: tuple[Combo, Path]) -> None:
     for path in project.rglob("*"):
         if path.is_file() and path.suffix != ".csv":
             text = path.read_text(encoding="utf-8")
-            assert not LEFTOVER.search(text), f"{path.relative_to(project)}: {LEFTOVER.search(text)}"
+            assert not LEFTOVER.search(text), (
+                f"{path.relative_to(project)}: {LEFTOVER.search(text)}"
+            )
     assert not [p for p in project.rglob("*") if LEFTOVER.search(p.name)]
 
 

@@ -195,7 +195,7 @@ def test_predict_a_json_file_in_batches(
         (list(FEATURES), ["abc", *[1.0] * (len(FEATURES) - 1)], "line 2, column"),
         (list(FEATURES), ["nan", *[1.0] * (len(FEATURES) - 1)], "is not finite"),
         ([*FEATURES, "colour"], [1.0] * (len(FEATURES) + 1), "not features: colour"),
-        (list(FEATURES[1:]), [1.0] * (len(FEATURES) - 1), f"has no column {FEATURES[0]}"),
+        ([*FEATURES[1:], "colour"], [1.0] * len(FEATURES), f"has no column {FEATURES[0]}"),
     ],
     ids=["not-a-number", "nan", "unknown-column", "missing-column"],
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +38,7 @@ def test_one_access_line_per_request(
     assert line["request_id"] == response.headers["X-Request-ID"]
     assert line["model_version"] == "1"
     assert line["level"] == "INFO"
+    assert line["pid"] == os.getpid()
     assert line["time"]
 
 

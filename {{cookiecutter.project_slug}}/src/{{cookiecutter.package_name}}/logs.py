@@ -62,8 +62,8 @@ def logging_config(level: str = "INFO", access_log: bool = False) -> dict[str, A
         "formatters": {
             "json": {
                 "()": "pythonjsonlogger.json.JsonFormatter",
-                "fmt": "%(levelname)s %(name)s %(message)s",
-                "rename_fields": {"levelname": "level", "name": "logger"},
+                "fmt": "%(levelname)s %(name)s %(process)d %(message)s",
+                "rename_fields": {"levelname": "level", "name": "logger", "process": "pid"},
                 "timestamp": "time",
             }
         },

@@ -1,0 +1,25 @@
+"""Slow layer: every combination's own test suite passes with its pinned dependencies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from combos import COMBOS, Combo
+from conftest import clean_env, run
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("combo", COMBOS, ids=[combo.id for combo in COMBOS])
+def test_bake_passes_its_own_suite(
+    combo: Combo, bake: Callable[[Combo], Path], project_venv: Callable[[Path], Path]
+) -> None:
+    project = bake(combo)
+    python = project_venv(project) / "bin" / "python"
+    output = run(
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, env=clean_env()
+    )
+    assert " passed" in output
+    assert " failed" not in output

@@ -1,0 +1,319 @@
+"""Slow layer: the default bake, installed as a package, served by real gunicorn, driven as a
+client would drive it. Traffic goes to 127.0.0.1 only; every process started here is stopped
+by its pid.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from openapi_spec_validator import validate as validate_openapi
+
+from combos import DEFAULT, Combo
+from conftest import clean_env, run
+from http_client import Answer, request, wait_for
+
+pytestmark = pytest.mark.slow
+
+SETOSA = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
+VIRGINICA = {"sepal_length": 6.9, "sepal_width": 3.1, "petal_length": 5.7, "petal_width": 2.2}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Installed:
+    """The default bake installed (built as a wheel, not editable) beside its pinned deps."""
+
+    project: Path
+    site: Path
+    command: Path
+
+    def env(self, store: Path, **extra: str) -> dict[str, str]:
+        return clean_env(PYTHONPATH=str(self.site), MODEL_STORE=str(store), **extra)
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen
+    port: int
+    log: Path
+
+    def lines(self) -> list[dict]:
+        return [json.loads(line) for line in self.log.read_text().splitlines() if line.strip()]
+
+    def stop(self) -> int:
+        """SIGTERM, as an orchestrator sends it; the exit code once stopped."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def installed(
+    bake: Callable[[Combo], Path],
+    project_venv: Callable[[Path], Path],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Installed:
+    project = bake(DEFAULT)
+    python = project_venv(project) / "bin" / "python"
+    site = tmp_path_factory.mktemp("site")
+    # A real build and install: proves the packaging, the bundled data and the console script.
+    run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(site),
+            str(project),
+        ]
+    )
+    return Installed(project, site, site / "bin" / project.name)
+
+
+@pytest.fixture(scope="module")
+def start_server(
+    installed: Installed, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[..., Server]]:
+    """Start ``<slug> serve`` with 2 workers on a free loopback port; all stopped at the end."""
+    started: list[Server] = []
+
+    def start(store: Path, **settings: str) -> Server:
+        port = free_port()
+        log = tmp_path_factory.mktemp("server") / "stdout.jsonl"
+        env = installed.env(
+            store, HOST="127.0.0.1", PORT=str(port), WEB_CONCURRENCY="2", **settings
+        )
+        with open(log, "w") as output:
+            process = subprocess.Popen(
+                [str(installed.command), "serve"], env=env, stdout=output, stderr=subprocess.STDOUT
+            )
+        server = Server(process, port, log)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def store(installed: Installed, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store with the example model trained and promoted by the installed CLI."""
+    root = tmp_path_factory.mktemp("store") / "models"
+    output = run([str(installed.command), "train-example"], env=installed.env(root))
+    assert "production -> 1" in output
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(start_server: Callable[..., Server], store: Path) -> Server:
+    """The service on the trained store, ready."""
+    server = start_server(store)
+    wait_for(server.port, "/readyz", 200)
+    return server
+
+
+def predict(server: Server, instances: list, **headers: str) -> Answer:
+    return request(server.port, "POST", "/v1/predict", {"instances": instances}, headers)
+
+
+def test_predictions(server: Server) -> None:
+    answer = predict(server, [SETOSA, VIRGINICA], **{"X-Request-ID": "e2e-1"})
+    assert answer.status == 200, answer.body
+    body = answer.json()
+    assert [p["label"] for p in body["predictions"]] == ["setosa", "virginica"]
+    assert body["model"] == {"name": "iris", "version": "1"}
+    assert body["request_id"] == "e2e-1"
+    assert answer.headers["x-request-id"] == "e2e-1"
+    assert answer.headers["x-model-version"] == "1"
+
+
+def test_the_whole_iris_data_in_one_batch(server: Server, installed: Installed) -> None:
+    csv = next(installed.site.glob("*/data/iris.csv")).read_text().splitlines()
+    header = csv[0].split(",")
+    rows = [dict(zip(header, line.split(","), strict=True)) for line in csv[1:]]
+    instances = [{name: float(row[name]) for name in header[:4]} for row in rows]
+    answer = predict(server, instances)
+    assert answer.status == 200
+    labels = [p["label"] for p in answer.json()["predictions"]]
+    accuracy = sum(label == row["species"] for label, row in zip(labels, rows, strict=True)) / len(
+        rows
+    )
+    assert accuracy > 0.9
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "headers", "status", "code"),
+    [
+        (
+            "POST",
+            "/v1/predict",
+            {"instances": [{**SETOSA, "sepal_length": "5.1"}]},
+            {},
+            422,
+            "validation_error",
+        ),
+        (
+            "POST",
+            "/v1/predict",
+            '{"instances": [',
+            {"Content-Type": "application/json"},
+            400,
+            "malformed_json",
+        ),
+        (
+            "POST",
+            "/v1/predict",
+            json.dumps({"instances": [SETOSA]}),
+            {"Content-Type": "text/plain"},
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "POST",
+            "/v1/predict",
+            b"x" * (2 * 1024 * 1024),
+            {"Content-Type": "application/json"},
+            413,
+            "payload_too_large",
+        ),
+        ("GET", "/v1/nothing", None, {}, 404, "not_found"),
+        ("DELETE", "/v1/model", None, {}, 405, "method_not_allowed"),
+    ],
+    ids=["422", "400", "415", "413", "404", "405"],
+)
+def test_errors_in_one_shape(
+    server: Server, method: str, path: str, body: object, headers: dict, status: int, code: str
+) -> None:
+    answer = request(server.port, method, path, body, headers)
+    assert answer.status == status, answer.body
+    assert answer.headers["content-type"] == "application/json"
+    payload = answer.json()
+    assert payload["error"]["code"] == code
+    assert payload["request_id"] == answer.headers["x-request-id"]
+    assert b"Traceback" not in answer.body
+
+
+def test_validation_error_names_the_field(server: Server) -> None:
+    answer = predict(server, [SETOSA, {**SETOSA, "petal_width": None}])
+    assert answer.json()["error"]["fields"] == {
+        "instances.1.petal_width": ["Field may not be null."]
+    }
+
+
+def test_an_unsafe_request_id_is_replaced(server: Server) -> None:
+    answer = request(server.port, "GET", "/livez", headers={"X-Request-ID": "a" * 200})
+    assert len(answer.headers["x-request-id"]) == 32
+
+
+def test_model_info_and_openapi(server: Server, store: Path) -> None:
+    info = request(server.port, "GET", "/v1/model").json()
+    metadata = json.loads((store / "iris" / "1" / "metadata.json").read_text())
+    assert (info["version"], info["sha256"], info["serializer"]) == (
+        "1",
+        metadata["sha256"],
+        "joblib",
+    )
+    document = request(server.port, "GET", "/openapi.json").json()
+    validate_openapi(document)
+    assert request(server.port, "GET", "/docs").status == 200
+
+
+def test_concurrent_clients_are_served_by_both_workers(server: Server) -> None:
+    statuses: list[int] = []
+
+    def client() -> None:
+        for _ in range(25):
+            statuses.append(predict(server, [SETOSA]).status)
+
+    threads = [threading.Thread(target=client) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 200
+    pids = {line["pid"] for line in server.lines() if line.get("path") == "/v1/predict"}
+    assert len(pids) == 2
+
+
+def test_every_log_line_is_json_with_request_and_model(server: Server) -> None:
+    lines = server.lines()  # parsing fails on a line that is not JSON
+    loggers = {line["logger"] for line in lines}
+    assert {"gunicorn.error", "iris_classifier.access", "iris_classifier.serving"} <= loggers
+    requests = [line for line in lines if line["message"] == "request"]
+    assert requests
+    for line in requests:
+        assert line["request_id"]
+        assert line["latency_ms"] >= 0
+        assert {"method", "path", "status", "pid", "time"} <= set(line)
+    assert all(line["model_version"] == "1" for line in requests if line["path"] == "/v1/predict")
+
+
+def test_empty_store_is_live_not_ready_then_ready_once_a_model_is_promoted(
+    start_server: Callable[..., Server], installed: Installed, tmp_path: Path
+) -> None:
+    store = tmp_path / "models"
+    server = start_server(store)
+    wait_for(server.port, "/livez", 200)
+    not_ready = request(server.port, "GET", "/readyz")
+    assert not_ready.status == 503
+    assert "promoted to 'production'" in not_ready.json()["error"]["message"]
+    assert predict(server, [SETOSA]).status == 503
+
+    run([str(installed.command), "train-example"], env=installed.env(store))
+    wait_for(server.port, "/readyz", 200, timeout=30)
+    # Each worker finds the model on its own: every request is answered once both have.
+    wait_for(server.port, "/v1/model", 200, timeout=30)
+    assert all(predict(server, [SETOSA]).status == 200 for _ in range(10))
+
+
+def test_tampered_model_is_refused_at_start(
+    start_server: Callable[..., Server], installed: Installed, tmp_path: Path
+) -> None:
+    store = tmp_path / "models"
+    run([str(installed.command), "train-example"], env=installed.env(store))
+    artifact = store / "iris" / "1" / "model.joblib"
+    artifact.write_bytes(artifact.read_bytes()[:-1] + b"\x00")
+    server = start_server(store)
+    wait_for(server.port, "/livez", 200)
+    answer = request(server.port, "GET", "/readyz")
+    assert answer.status == 503
+    assert "model.joblib: sha256 is" in answer.json()["error"]["message"]
+
+
+def test_a_bad_setting_stops_start_up_in_one_line(installed: Installed, tmp_path: Path) -> None:
+    env = installed.env(tmp_path, WEB_CONCURRENCY="many")
+    completed = subprocess.run(
+        [str(installed.command), "serve"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert completed.returncode == 1
+    assert completed.stderr.strip() == "Error: WEB_CONCURRENCY='many': Not a valid integer."
+
+
+def test_sigterm_stops_gracefully(start_server: Callable[..., Server], store: Path) -> None:
+    server = start_server(store)
+    wait_for(server.port, "/readyz", 200)
+    assert server.stop() == 0
+    assert any(line["message"] == "Shutting down: Master" for line in server.lines())
+
+
+def test_each_instance_has_its_own_control_socket(server: Server) -> None:
+    [message] = [line["message"] for line in server.lines() if "Control socket" in line["message"]]
+    assert message.endswith(f"-{server.port}/gunicorn.ctl")
