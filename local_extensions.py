@@ -23,13 +23,11 @@ def _escape(text: str, quote: str, unicode_escape: str) -> str:
     return "".join(out)
 
 
-@simple_filter
 def toml_string(value: str) -> str:
     """A TOML basic string: double quotes, control characters escaped, Unicode kept."""
     return '"' + _escape(str(value), '"', "\\u%04X") + '"'
 
 
-@simple_filter
 def py_string(value: str) -> str:
     """A Python string literal quoted the way ``ruff format`` would leave it.
 
@@ -38,3 +36,9 @@ def py_string(value: str) -> str:
     text = str(value)
     quote = "'" if text.count('"') > text.count("'") else '"'
     return quote + _escape(text, quote, "\\x%02x") + quote
+
+
+# The Jinja extensions cookiecutter.json names in _extensions; each adds the filter of the
+# function's name.
+TomlStringExtension = simple_filter(toml_string)
+PyStringExtension = simple_filter(py_string)
