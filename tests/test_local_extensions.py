@@ -38,7 +38,7 @@ def test_py_string_quotes_like_ruff() -> None:
     """Double quotes, unless single quotes need fewer escapes (ruff format's rule)."""
     assert py_string("a") == '"a"'
     assert py_string('say "hi"') == "'say \"hi\"'"
-    assert py_string("it's \"x\"") == "'it\\'s \"x\"'"
+    assert py_string('it\'s "x"') == "'it\\'s \"x\"'"
     assert py_string("a'b\"c") == '"a\'b\\"c"'
 
 
