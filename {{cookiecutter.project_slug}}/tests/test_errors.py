@@ -21,6 +21,7 @@ def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
     assert body["error"]["code"] == code
     assert body["error"]["message"]
     assert body["request_id"] == response.headers["X-Request-ID"]
+    assert "X-Model-Version" not in response.headers  # no model answered
     return body["error"]
 
 
@@ -107,4 +108,3 @@ def test_not_ready_is_a_503_with_the_reason(
         client.post("/v1/predict", json={"instances": [instance]}), 503, "model_not_ready"
     )
     assert "promoted" in error["message"]
-    assert "X-Model-Version" not in client.post("/v1/predict", json={}).headers

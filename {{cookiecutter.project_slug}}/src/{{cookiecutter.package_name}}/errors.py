@@ -29,6 +29,10 @@ HTTP_ERROR_CODES = {
 }
 
 
+#: Bodies up to this size are read in full even when refused with 413 (see _drain_body).
+DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
+
+
 class ApiError(Exception):
     """An error the client should see as it is: status, machine code and a clear message."""
 
@@ -107,8 +111,27 @@ def _http_message(error: HTTPException) -> str:
     return error.description or error.name
 
 
+def _drain_body() -> None:
+    """Read and drop an oversized body (up to a bound) before answering 413.
+
+    A client that sends its whole body before reading the answer would otherwise find the
+    connection closed under it and never see the 413.
+    """
+    remaining = request.content_length
+    if not remaining or remaining > DRAIN_LIMIT_BYTES:
+        return
+    stream = request.environ["wsgi.input"]
+    while remaining > 0:
+        chunk = stream.read(min(remaining, 1 << 16))
+        if not chunk:
+            break
+        remaining -= len(chunk)
+
+
 def _handle_http_error(error: HTTPException) -> Response:
     status = error.code or 500
+    if status == 413:
+        _drain_body()
     code = HTTP_ERROR_CODES.get(status, error.name.lower().replace(" ", "_"))
     # Keep headers such as Allow (405); the body becomes ours.
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]

@@ -105,8 +105,9 @@ def holder() -> ModelHolder:
 
 
 def _add_model_version_header(response: Response) -> Response:
+    # Only where the model answered: an error may have come before the model was involved.
     version = logs.model_version_var.get()
-    if version is not None:
+    if version is not None and response.status_code < 400:
         response.headers[MODEL_VERSION_HEADER] = version
     return response
 

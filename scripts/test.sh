@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The template's full test suite: the fast layer (every combination baked, hooks, lint) and the
+# slow layer (each bake's own suite with its pinned dependencies; the default bake served by
+# gunicorn and driven over HTTP). Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/tool-venv.sh
+ensure_tool_venv
+
+echo "== ruff on the template's own code (the bakes are linted by the tests)"
+.venv/bin/ruff check tests local_extensions.py
+.venv/bin/ruff format --check tests local_extensions.py
+
+echo "== pytest, fast and slow layers"
+exec .venv/bin/python -m pytest -m "slow or not slow" --durations=20 "$@"
