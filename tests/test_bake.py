@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from validate_pyproject import api as validate_pyproject_api
 
+from bakery import TEMPLATE
 from combos import COMBOS, IRIS, Combo
-from conftest import TEMPLATE
 
 LEFTOVER = re.compile(r"\{\{|\{%|\{#|cookiecutter\.")
 
@@ -54,6 +54,7 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
             f"{package}/{name}"
             for name in (
                 "__init__.py",
+                "__main__.py",
                 "app.py",
                 "cli.py",
                 "config.py",

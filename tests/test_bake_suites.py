@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from bakery import clean_env, run
 from combos import COMBOS, Combo
-from conftest import clean_env, run
 
 
 @pytest.mark.slow

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from openapi_spec_validator import validate as validate_openapi
 
+from bakery import clean_env, run
 from combos import DEFAULT, Combo
-from conftest import clean_env, run
 from http_client import Answer, request, wait_for
 
 pytestmark = pytest.mark.slow

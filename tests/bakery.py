@@ -1,0 +1,46 @@
+"""Baking the template and making venvs for bakes: shared by the tests and the benchmarks."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+TEMPLATE = Path(__file__).resolve().parent.parent
+# Virtualenvs for bakes, one per distinct set of pinned requirements, kept between runs (they
+# take a minute to make and never change for the same pins).
+VENV_CACHE = TEMPLATE / ".cache" / "venvs"
+
+
+def run(command: list[str], cwd: Path | None = None, timeout: float = 600, **kwargs) -> str:
+    """Run a command; raise with its output if it fails."""
+    completed = subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, timeout=timeout, **kwargs
+    )
+    assert completed.returncode == 0, (
+        f"{' '.join(map(str, command))} exited {completed.returncode}\n"
+        f"{completed.stdout[-5000:]}\n{completed.stderr[-5000:]}"
+    )
+    return completed.stdout
+
+
+def project_venv(project: Path) -> Path:
+    """The virtualenv with a bake's pinned requirements, shared by bakes with the same pins."""
+    files = [project / "requirements.txt", project / "requirements-dev.txt"]
+    digest = hashlib.sha256(b"".join(path.read_bytes() for path in files)).hexdigest()[:16]
+    venv = VENV_CACHE / digest
+    if not (venv / ".complete").exists():
+        run([sys.executable, "-m", "venv", "--clear", str(venv)])
+        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+        run([*pip, "--disable-pip-version-check", *[a for f in files for a in ("-r", str(f))]])
+        (venv / ".complete").touch()
+    return venv
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment for a bake's processes: none of the caller's service settings leak in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "MODEL_"))}
+    env.update(extra)
+    return env
