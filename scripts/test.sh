@@ -8,8 +8,8 @@ source scripts/tool-venv.sh
 ensure_tool_venv
 
 echo "== ruff on the template's own code (the bakes are linted by the tests)"
-.venv/bin/ruff check tests local_extensions.py
-.venv/bin/ruff format --check tests local_extensions.py
+.venv/bin/ruff check tests scripts benchmarks local_extensions.py
+.venv/bin/ruff format --check tests scripts benchmarks local_extensions.py
 
 echo "== pytest, fast and slow layers"
 exec .venv/bin/python -m pytest -m "slow or not slow" --durations=20 "$@"
