@@ -61,6 +61,7 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
                 "errors.py",
                 "evaluation.py",
                 "example_data.py",
+                "features.py",
                 "gunicorn_conf.py",
                 "logs.py",
                 "openapi.py",

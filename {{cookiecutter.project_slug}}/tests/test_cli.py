@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from {{ cookiecutter.package_name }} import serializer
 from {{ cookiecutter.package_name }}.cli import GUNICORN_CONFIG, WSGI_APP, main
 from {{ cookiecutter.package_name }}.example_data import load_example_data
-from {{ cookiecutter.package_name }}.predict import FEATURES
+from {{ cookiecutter.package_name }}.features import FEATURES
 from {{ cookiecutter.package_name }}.registry import ModelStore
 from {{ cookiecutter.package_name }}.training import fit
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from flask import Flask
 from flask.testing import FlaskClient
 
-from {{ cookiecutter.package_name }}.predict import FEATURES
+from {{ cookiecutter.package_name }}.features import FEATURES
 from {{ cookiecutter.package_name }}.schemas import InstanceSchema
 
 

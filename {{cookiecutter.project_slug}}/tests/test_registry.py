@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from {{ cookiecutter.package_name }} import FRAMEWORK, TASK, serializer
-from {{ cookiecutter.package_name }}.predict import FEATURES
+from {{ cookiecutter.package_name }}.features import FEATURES
 from {{ cookiecutter.package_name }}.registration import train_example
 from {{ cookiecutter.package_name }}.registry import (
     REGISTRY_FILE,

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from {{ cookiecutter.package_name }}.predict import FEATURES
+from {{ cookiecutter.package_name }}.features import FEATURES
 
 FIRST = FEATURES[0]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .predict import FEATURES
+from .features import FEATURES
 
 
 class RecordsError(Exception):

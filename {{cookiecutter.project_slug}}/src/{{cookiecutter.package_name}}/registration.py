@@ -20,7 +20,8 @@ import numpy as np
 from . import serializer
 from .evaluation import metrics, parse_target
 from .example_data import load_example_data
-from .predict import FEATURES, describe_outputs, predict
+from .features import FEATURES
+from .predict import describe_outputs, predict
 from .records import read_reference_data
 from .reference import feature_statistics, typical_instance
 from .registry import ModelStore, StoreError

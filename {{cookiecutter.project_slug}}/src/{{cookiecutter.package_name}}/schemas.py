@@ -2,7 +2,7 @@
 """The API's request and response schemas: what is validated, and what /openapi.json shows.
 
 Edit ``InstanceSchema`` when the model's inputs change. Its field names are the JSON keys
-clients send; ``predict.FEATURES`` gives the order in which the model sees them.
+clients send; ``features.FEATURES`` gives the order in which the model sees them.
 """
 
 from __future__ import annotations

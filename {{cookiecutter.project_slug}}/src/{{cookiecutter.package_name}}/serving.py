@@ -19,7 +19,8 @@ from flask import Flask, Response, current_app
 from . import logs
 from .config import Settings
 from .errors import ApiError
-from .predict import FEATURES, predict
+from .features import FEATURES
+from .predict import predict
 from .reference import typical_instance
 from .registry import LoadedVersion, ModelStore, StoreError
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from {{ cookiecutter.package_name }}.predict import FEATURES
+from {{ cookiecutter.package_name }}.features import FEATURES
 from {{ cookiecutter.package_name }}.registry import ModelStore
 
 

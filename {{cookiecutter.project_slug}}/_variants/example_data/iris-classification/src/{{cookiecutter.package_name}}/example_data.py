@@ -7,7 +7,7 @@ from importlib.resources import files
 
 import numpy as np
 
-from .predict import FEATURES
+from .features import FEATURES
 
 TARGET = "species"
 

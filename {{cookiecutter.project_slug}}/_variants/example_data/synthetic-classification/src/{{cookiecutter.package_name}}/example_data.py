@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .predict import FEATURES
+from .features import FEATURES
 
 CLASSES = ("class_a", "class_b", "class_c")
 

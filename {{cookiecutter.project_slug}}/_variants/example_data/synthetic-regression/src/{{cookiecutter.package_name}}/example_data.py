@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .predict import FEATURES
+from .features import FEATURES
 
 
 def load_example_data(size: int = 600, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

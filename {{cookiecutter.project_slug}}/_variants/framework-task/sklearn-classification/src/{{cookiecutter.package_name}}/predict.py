@@ -1,9 +1,9 @@
-{%- set features = cookiecutter.features.split(",") | map("trim") | list -%}
 """From validated records to predictions: preprocess -> model -> postprocess.
 
 EDIT HERE: this is the one module to change when your model needs other inputs (feature
 engineering) or gives other outputs. The API validates records with ``schemas.InstanceSchema``
-before they reach ``predict``, and documents its answers with ``PredictionSchema`` below.
+before they reach ``predict`` (``features.FEATURES`` gives their column order), and documents
+its answers with ``PredictionSchema`` below.
 """
 
 from __future__ import annotations
@@ -13,12 +13,7 @@ from typing import Any
 import numpy as np
 from marshmallow import Schema, fields
 
-FEATURES: tuple[str, ...] = (
-    # The model's input columns, in the order it was trained on.
-{%- for feature in features %}
-    "{{ feature }}",
-{%- endfor %}
-)
+from .features import FEATURES
 
 
 class PredictionSchema(Schema):
