@@ -168,8 +168,80 @@ def test_unknown_version_names_the_known_ones(store: ModelStore) -> None:
         store.load(7)
 
 
-@pytest.mark.parametrize("content", ["{not json", '{"aliases": []}', ""])
-def test_corrupted_registry_is_reported(store: ModelStore, content: str) -> None:
+GOOD_ENTRY = {"time": "t", "action": "promote", "alias": "production", "from": None, "to": 1}
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{not json",
+        "",
+        "[]",
+        "null",
+        '{"aliases": []}',
+        json.dumps({"aliases": {"production": "abc"}, "history": []}),
+        json.dumps({"aliases": {"production": True}, "history": []}),
+        json.dumps({"aliases": {"production": 2.7}, "history": []}),
+        json.dumps({"aliases": {"production": 0}, "history": []}),
+        json.dumps({"aliases": {"production": 1}, "history": [[1]]}),
+        json.dumps({"aliases": {"production": 1}, "history": [{"alias": "production"}]}),
+        json.dumps({"aliases": {"production": 1}, "history": [{**GOOD_ENTRY, "to": "1"}]}),
+    ],
+)
+def test_a_damaged_registry_is_reported_not_trusted(store: ModelStore, content: str) -> None:
     (store.directory / REGISTRY_FILE).write_text(content)
-    with pytest.raises(StoreError, match=REGISTRY_FILE):
-        store.resolve("production")
+    for command in (lambda: store.resolve("production"), store.history, store.rollback):
+        with pytest.raises(StoreError, match=REGISTRY_FILE):
+            command()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"files": ["model"]},
+        {"files": {}},
+        {"files": {"../outside": "0" * 64}},
+        {"files": {"/etc/passwd": "0" * 64}},
+        {"sha256": None},
+        {"metrics": {"accuracy": "high"}},
+        {"features": "sepal_length"},
+    ],
+    ids=["files-list", "no-files", "dot-dot", "absolute", "no-digest", "bad-metric", "features"],
+)
+def test_damaged_metadata_is_reported_not_trusted(store: ModelStore, change: dict) -> None:
+    path = store.version_dir(1) / "metadata.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **change}))
+    with pytest.raises(StoreError, match=r"metadata\.json is damaged"):
+        store.load(1)
+
+
+def test_metadata_that_is_not_an_object_is_reported(store: ModelStore) -> None:
+    (store.version_dir(1) / "metadata.json").write_text("[]")
+    with pytest.raises(StoreError, match="Not a JSON object"):
+        store.verify(1)
+
+
+def test_a_version_for_other_features_is_refused(store: ModelStore) -> None:
+    path = store.version_dir(1) / "metadata.json"
+    metadata = json.loads(path.read_text())
+    path.write_text(json.dumps({**metadata, "features": [*FEATURES[1:], "other"]}))
+    with pytest.raises(StoreError, match="made for other inputs or outputs"):
+        store.load(1)
+
+
+def test_load_deserializes_a_private_copy_of_the_checked_bytes(
+    store: ModelStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[Path, str]] = []
+    real_load = serializer.load
+
+    def spying_load(directory: Path) -> object:
+        seen.append((directory, sha256_file(directory / serializer.ARTIFACT)))
+        return real_load(directory)
+
+    monkeypatch.setattr(serializer, "load", spying_load)
+    store.load(1)
+    [(directory, digest)] = seen
+    assert directory != store.version_dir(1)
+    assert digest == store.metadata(1)["files"][serializer.ARTIFACT]
+    assert not directory.exists()  # removed once loaded

@@ -6,8 +6,9 @@
         2/                ...
 
 A version folder is written once: staged in a temporary folder, hashed, then renamed into
-place, and never rewritten. Loading checks every artifact file's sha256 against metadata.json
-before a byte of it is deserialized: pickle and joblib run code on load.
+place, and never rewritten. Loading copies each artifact file into a private folder, hashing
+the bytes it copies, and deserializes that copy only if every sha256 matches metadata.json:
+pickle and joblib run code on load, and what runs is exactly what was checked.
 """
 
 from __future__ import annotations
@@ -23,12 +24,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from filelock import FileLock, Timeout
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
 from . import FRAMEWORK, TASK, serializer
+from .errors import flatten_messages
+from .features import FEATURES
 
 METADATA_FILE = "metadata.json"
 REGISTRY_FILE = "registry.json"
@@ -59,6 +63,77 @@ class LoadedVersion:
     model: Any
 
 
+class _VersionNumber(fields.Integer):
+    """A version number in registry.json: a positive integer (a boolean is not one)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, validate=validate.Range(min=1), **kwargs)
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        return super()._validated(value)
+
+
+def _relative_path(name: str) -> None:
+    """Artifact paths in metadata.json stay inside their version folder."""
+    path = PurePosixPath(name)
+    if not name or path.is_absolute() or ".." in path.parts or str(path) == METADATA_FILE:
+        raise ValidationError(f"{name!r} is not a path inside the version folder.")
+
+
+class _HistoryEntrySchema(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+    time = fields.String(required=True)
+    action = fields.String(required=True, validate=validate.OneOf(("promote", "rollback")))
+    alias = fields.String(required=True)
+    previous = _VersionNumber(data_key="from", required=True, allow_none=True)
+    to = _VersionNumber(required=True)
+
+
+class _RegistrySchema(Schema):
+    """registry.json: checked on every read, so a damaged file is reported, never trusted."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    aliases = fields.Dict(keys=fields.String(), values=_VersionNumber(), required=True)
+    history = fields.List(fields.Nested(_HistoryEntrySchema), required=True)
+
+
+class _MetadataSchema(Schema):
+    """The parts of metadata.json that loading and serving rely on; other keys are free."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    framework = fields.String(required=True)
+    serializer = fields.String(required=True)
+    task = fields.String(required=True)
+    features = fields.List(fields.String(), required=True)
+    created_at = fields.String(required=True)
+    sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    files = fields.Dict(
+        keys=fields.String(validate=_relative_path),
+        values=fields.String(validate=validate.Regexp(r"^[0-9a-f]{64}$")),
+        required=True,
+        validate=validate.Length(min=1, error="Records no artifact file."),
+    )
+    metrics = fields.Dict(keys=fields.String(), values=fields.Float())
+
+
+def _check_structure(schema: Schema, data: Any, path: Path) -> None:
+    problems = schema.validate(data) if isinstance(data, dict) else {"": ["Not a JSON object."]}
+    if problems:
+        details = "; ".join(
+            f"{field}: {' '.join(messages)}"
+            for field, messages in flatten_messages(problems).items()
+        )
+        raise StoreError(f"{path} is damaged ({details}); restore it from a backup")
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as file:
@@ -69,11 +144,24 @@ def sha256_file(path: Path) -> str:
 
 def hash_files(directory: Path) -> dict[str, str]:
     """sha256 of every file under ``directory`` but metadata.json, by relative POSIX path."""
-    return {
-        path.relative_to(directory).as_posix(): sha256_file(path)
-        for path in sorted(directory.rglob("*"))
-        if path.is_file() and path.name != METADATA_FILE
-    }
+    return {name: sha256_file(directory / name) for name in artifact_names(directory)}
+
+
+def artifact_names(directory: Path) -> list[str]:
+    """Every file under ``directory`` but its own metadata.json, as relative POSIX paths."""
+    names = (path.relative_to(directory).as_posix() for path in sorted(directory.rglob("*")))
+    return [name for name in names if name != METADATA_FILE and (directory / name).is_file()]
+
+
+def copy_hashing(source: Path, destination: Path) -> str:
+    """Copy one file, hashing exactly the bytes copied; return their sha256."""
+    digest = hashlib.sha256()
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with open(source, "rb") as reader, open(destination, "wb") as writer:
+        for block in iter(lambda: reader.read(1 << 20), b""):
+            digest.update(block)
+            writer.write(block)
+    return digest.hexdigest()
 
 
 def version_digest(files: dict[str, str]) -> str:
@@ -140,7 +228,7 @@ class ModelStore:
     def metadata(self, version: int) -> dict[str, Any]:
         path = self.version_dir(version) / METADATA_FILE
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            metadata = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             known = ", ".join(map(str, self.versions())) or "none"
             raise StoreError(
@@ -149,40 +237,33 @@ class ModelStore:
             ) from None
         except ValueError as error:
             raise StoreError(f"{path} is not valid JSON: {error}") from None
+        _check_structure(_MetadataSchema(), metadata, path)
+        return metadata
 
     def verify(self, version: int) -> dict[str, Any]:
         """Check a version's files against its recorded digests; return its metadata.
 
         Reads the bytes only to hash them: nothing is deserialized here.
         """
-        metadata = self.metadata(version)
-        if metadata.get("serializer") != serializer.NAME or metadata.get("task") != TASK:
-            raise StoreError(
-                f"version {version} is a {metadata.get('task')} model saved with "
-                f"{metadata.get('serializer')!r}; this service serves {TASK} models saved "
-                f"with {serializer.NAME!r}"
-            )
-        recorded: dict[str, str] = metadata.get("files") or {}
-        if not recorded:
-            raise IntegrityError(version, METADATA_FILE, "records no artifact files")
+        metadata = self._servable_metadata(version)
         directory = self.version_dir(version)
-        for name, expected in sorted(recorded.items()):
-            path = directory / name
-            if not path.is_file():
-                raise IntegrityError(version, name, "missing")
-            actual = sha256_file(path)
-            if actual != expected:
-                raise IntegrityError(version, name, f"sha256 is {actual}, registered as {expected}")
-        for path in sorted(directory.rglob("*")):
-            name = path.relative_to(directory).as_posix()
-            if path.is_file() and path.name != METADATA_FILE and name not in recorded:
-                raise IntegrityError(version, name, "not part of the registered version")
+        for name, expected in sorted(metadata["files"].items()):
+            self._check_digest(version, name, sha256_file(directory / name), expected)
         return metadata
 
     def load(self, version: int) -> LoadedVersion:
-        """Verify a version, then deserialize it."""
-        metadata = self.verify(version)
-        model = serializer.load(self.version_dir(version))
+        """Deserialize a private copy of a version, made of exactly the bytes that were checked.
+
+        Hashing the store's files and then loading them by name would let a file swapped in
+        between be deserialized unchecked; hashing while copying closes that gap.
+        """
+        metadata = self._servable_metadata(version)
+        directory = self.version_dir(version)
+        with tempfile.TemporaryDirectory(prefix=f"{self.name}-{version}-") as private:
+            for name, expected in sorted(metadata["files"].items()):
+                actual = copy_hashing(directory / name, Path(private) / name)
+                self._check_digest(version, name, actual, expected)
+            model = serializer.load(Path(private))
         return LoadedVersion(version=version, metadata=metadata, model=model)
 
     def register(self, write_artifact: Callable[[Path], None], metadata: dict[str, Any]) -> int:
@@ -234,7 +315,7 @@ class ModelStore:
                 f"no version of model {self.name!r} is promoted to {alias!r} yet: "
                 "register one (train-example, or models register PATH) and promote it"
             )
-        return int(version)
+        return version
 
     def promote(
         self, version: int, alias: str = "production", reason: str = ""
@@ -257,12 +338,37 @@ class ModelStore:
                 raise StoreError(
                     f"nothing to roll back: {alias!r} has no earlier version in the history"
                 )
-            target = int(changes[-1]["from"])
+            target = changes[-1]["from"]
             self.verify(target)
             current = registry["aliases"].get(alias)
             return self._record(registry, "rollback", alias, current, target, reason)
 
     # Internals --------------------------------------------------------------------------
+
+    def _servable_metadata(self, version: int) -> dict[str, Any]:
+        """The version's metadata, if this service can serve it and its file list is whole."""
+        metadata = self.metadata(version)
+        made_for = (metadata["serializer"], metadata["task"], metadata["features"])
+        if made_for != (serializer.NAME, TASK, list(FEATURES)):
+            raise StoreError(
+                f"version {version} was made for other inputs or outputs (saved with "
+                f"{metadata['serializer']!r}, {metadata['task']}, features "
+                f"{', '.join(metadata['features'])}); this service serves {TASK} models saved "
+                f"with {serializer.NAME!r} of features {', '.join(FEATURES)}"
+            )
+        directory = self.version_dir(version)
+        for name in sorted(metadata["files"]):
+            if not (directory / name).is_file():
+                raise IntegrityError(version, name, "missing")
+        for name in artifact_names(directory):
+            if name not in metadata["files"]:
+                raise IntegrityError(version, name, "not part of the registered version")
+        return metadata
+
+    @staticmethod
+    def _check_digest(version: int, name: str, actual: str, expected: str) -> None:
+        if actual != expected:
+            raise IntegrityError(version, name, f"sha256 is {actual}, registered as {expected}")
 
     def _numbered_folders(self) -> list[int]:
         if not self.directory.is_dir():
@@ -293,11 +399,10 @@ class ModelStore:
         except FileNotFoundError:
             return {"model_name": self.name, "aliases": {}, "history": []}
         except ValueError as error:
-            raise StoreError(f"{path} is not valid JSON ({error}); restore it") from None
-        if not isinstance(registry.get("aliases"), dict) or not isinstance(
-            registry.get("history"), list
-        ):
-            raise StoreError(f"{path} lacks its 'aliases' object or 'history' list; restore it")
+            raise StoreError(
+                f"{path} is not valid JSON ({error}); restore it from a backup"
+            ) from None
+        _check_structure(_RegistrySchema(), registry, path)
         return registry
 
     def _record(
