@@ -5,6 +5,7 @@ by its pid.
 
 from __future__ import annotations
 
+import http.client
 import json
 import signal
 import socket
@@ -193,6 +194,19 @@ def test_oversized_body_is_a_413_the_client_can_read(server: Server) -> None:
         answer = request(server.port, "POST", "/v1/predict", oversized, JSON)
         assert answer.status == 413
         assert answer.json()["error"]["code"] == "payload_too_large"
+
+
+def test_chunked_body_over_the_limit_is_a_413(server: Server) -> None:
+    valid = json.dumps({"instances": [SETOSA]}).encode()
+    chunks = iter([valid, *[b" " * 65536] * 20])  # 1.3 MiB of padding, no Content-Length
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        connection.request("POST", "/v1/predict", body=chunks, headers=JSON, encode_chunked=True)
+        response = connection.getresponse()
+        assert response.status == 413
+        assert json.loads(response.read())["error"]["code"] == "payload_too_large"
+    finally:
+        connection.close()
 
 
 def test_validation_error_names_the_field(server: Server) -> None:

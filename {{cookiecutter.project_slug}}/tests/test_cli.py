@@ -196,8 +196,10 @@ def test_predict_a_json_file_in_batches(
         (list(FEATURES), ["nan", *[1.0] * (len(FEATURES) - 1)], "is not finite"),
         ([*FEATURES, "colour"], [1.0] * (len(FEATURES) + 1), "not features: colour"),
         ([*FEATURES[1:], "colour"], [1.0] * len(FEATURES), f"has no column {FEATURES[0]}"),
+        ([*FEATURES, FEATURES[0]], [1.0] * (len(FEATURES) + 1), "more than once"),
+        (list(FEATURES), [1.0] * (len(FEATURES) + 1), "line 2: more cells than the header"),
     ],
-    ids=["not-a-number", "nan", "unknown-column", "missing-column"],
+    ids=["not-a-number", "nan", "unknown-column", "missing-column", "repeated", "extra-cells"],
 )
 def test_predict_refuses_a_bad_csv(
     runner: CliRunner, tmp_path: Path, header: list[str], row: list[object], problem: str
@@ -205,6 +207,34 @@ def test_predict_refuses_a_bad_csv(
     code, output = invoke(runner, "predict", str(write_csv(tmp_path / "bad.csv", header, [row])))
     assert code == 1
     assert problem in output
+
+
+def test_predict_reads_a_csv_with_a_byte_order_mark(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "excel.csv"
+    lines = [",".join(FEATURES), ",".join(["1.5"] * len(FEATURES))]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
+    code, output = invoke(runner, "predict", str(path))
+    assert code == 0, output
+    assert json.loads(output)["row"] == 0
+
+
+def test_predict_refuses_deeply_nested_json(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    code, output = invoke(runner, "predict", str(path))
+    assert code == 1
+    assert "cannot read" in output
+
+
+def test_a_store_that_is_a_file_is_a_clean_error(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("")
+    monkeypatch.setenv("MODEL_STORE", str(not_a_directory))
+    code, output = invoke(runner, "train-example")
+    assert code == 1
+    assert "Not a directory" in output
 
 
 def test_predict_refuses_invalid_json_records(runner: CliRunner, tmp_path: Path) -> None:

@@ -43,6 +43,7 @@ def test_values_from_the_environment() -> None:
         ("GUNICORN_ACCESS_LOG", "maybe", "Not a valid boolean."),
         ("MODEL_NAME", "Iris Model", "lowercase"),
         ("MODEL_ALIAS", "", "lowercase"),
+        ("MODEL_STORE", "", "Give the model store's directory."),
     ],
 )
 def test_bad_app_setting(variable: str, value: str, problem: str) -> None:

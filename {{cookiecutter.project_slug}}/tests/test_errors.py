@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from {{ cookiecutter.package_name }} import serving
 from {{ cookiecutter.package_name }}.api import predictions
 
 
@@ -64,6 +66,21 @@ def test_malformed_json(client: FlaskClient, data: bytes) -> None:
     assert error["message"].startswith("The body is not valid JSON")
 
 
+def test_chunked_body_over_the_limit(
+    make_app: Callable[..., Flask], instance: dict[str, float]
+) -> None:
+    client = make_app(MAX_CONTENT_LENGTH="2048").test_client()
+    # A valid request padded past the limit, with no Content-Length, as a chunked upload is.
+    body = json.dumps({"instances": [instance]}).encode() + b" " * 4096
+    response = client.post(
+        "/v1/predict",
+        input_stream=io.BytesIO(body),
+        content_type="application/json",
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert_error(response, 413, "payload_too_large")
+
+
 def test_body_over_the_limit(make_app: Callable[..., Flask], instance: dict[str, float]) -> None:
     client = make_app(MAX_CONTENT_LENGTH="2048").test_client()
     body = json.dumps({"instances": [instance] * 100})
@@ -87,7 +104,7 @@ def test_unexpected_error_is_a_generic_500_and_a_logged_traceback(
     def broken_predict(*_args: Any) -> Any:
         raise RuntimeError("secret detail")
 
-    monkeypatch.setattr(predictions, "predict", broken_predict)
+    monkeypatch.setattr(predictions, "score", broken_predict)
     response = client.post("/v1/predict", json={"instances": [instance]})
     error = assert_error(response, 500, "internal_error")
     assert "secret detail" not in response.get_data(as_text=True)
@@ -98,6 +115,28 @@ def test_unexpected_error_is_a_generic_500_and_a_logged_traceback(
     assert "secret detail" in logged["exc_info"]
     assert logged["request_id"] == response.headers["X-Request-ID"]
     assert "request id" in error["message"]
+
+
+def test_a_prediction_that_is_not_finite_is_refused_by_record(
+    client: FlaskClient,
+    instance: dict[str, float],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def overflowing_predict(_model: Any, records: list) -> list[dict[str, Any]]:
+        return [{"value": float("inf") if index == 1 else 1.0} for index in range(len(records))]
+
+    monkeypatch.setattr(serving, "predict", overflowing_predict)
+    response = client.post("/v1/predict", json={"instances": [instance] * 3})
+    error = assert_error(response, 422, "unscorable_input")
+    assert list(error["fields"]) == ["instances.1"]
+
+
+def test_a_huge_error_report_is_capped(client: FlaskClient) -> None:
+    record = {f"unknown_{index}": 1 for index in range(200)}
+    response = client.post("/v1/predict", json={"instances": [record]})
+    error = assert_error(response, 422, "validation_error")
+    assert len(error["fields"]) == 50
+    assert "the first 50 are in 'fields'" in error["message"]
 
 
 def test_not_ready_is_a_503_with_the_reason(

@@ -51,3 +51,14 @@ def test_bad_setting_exits_with_its_name(monkeypatch: pytest.MonkeyPatch) -> Non
     with pytest.raises(SystemExit) as exit_:
         load_config(monkeypatch, WEB_CONCURRENCY="lots")
     assert str(exit_.value).startswith("configuration error: WEB_CONCURRENCY='lots'")
+
+
+def test_a_runtime_dir_others_can_write_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with pytest.raises(SystemExit) as exit_:
+        load_config(monkeypatch, RUNTIME_DIR=str(shared))
+    assert "must belong to this user and not be writable by others" in str(exit_.value)

@@ -34,6 +34,8 @@ BAD_VALUES = [
     ("-Infinity", "Special numeric values (nan or infinity) are not permitted."),
     ("1e400", "Special numeric values (nan or infinity) are not permitted."),
     ("1" + "0" * 400, "Number too large."),
+    ("1e101", "Must be between -1e+100 and 1e+100."),
+    ("-1.7e308", "Must be between -1e+100 and 1e+100."),
     ("[1]", "Must be a JSON number."),
     ('{"value": 1}', "Must be a JSON number."),
 ]
@@ -56,6 +58,20 @@ def test_bad_feature_value_names_the_field(
     client: FlaskClient, instance: dict[str, float], value_text: str, problem: str
 ) -> None:
     assert_invalid(post(client, body_with(value_text, instance)), f"instances.0.{FIRST}", problem)
+
+
+def test_the_largest_allowed_magnitude_is_scored(
+    client: FlaskClient, instance: dict[str, float]
+) -> None:
+    response = post(client, body_with("-1e100", instance))
+    assert response.status_code == 200, response.get_data(as_text=True)
+
+
+def test_a_repeated_key_is_refused(client: FlaskClient, instance: dict[str, float]) -> None:
+    body = body_with(f'"x", "{FIRST}": 1.0', instance)
+    response = post(client, body)
+    assert response.status_code == 400
+    assert f"the key '{FIRST}' appears twice" in response.get_json()["error"]["message"]
 
 
 def test_missing_feature(client: FlaskClient, instance: dict[str, float]) -> None:

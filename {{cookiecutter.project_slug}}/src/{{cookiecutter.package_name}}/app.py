@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from . import errors, logs, serving
 from .api import docs, health, model_info, predictions
 from .config import Settings
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """Refuses NaN and infinities, which JSON cannot spell (json.dumps writes them anyway)."""
+
+    sort_keys = False  # keep each answer's fields in the documented order
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        return super().dumps(obj, allow_nan=False, **kwargs)
 
 
 def create_app(config: Mapping[str, str] | None = None) -> Flask:
@@ -23,7 +34,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
 
     app = Flask(__name__)
     app.config.update(SETTINGS=settings, MAX_CONTENT_LENGTH=settings.max_content_length)
-    app.json.sort_keys = False  # keep each answer's fields in the documented order
+    app.json = StrictJSONProvider(app)
 
     logs.init_app(app)
     errors.init_app(app)

@@ -19,11 +19,11 @@ from marshmallow import ValidationError
 
 from .config import ConfigError, ServerSettings, Settings
 from .errors import flatten_messages
-from .predict import predict
 from .records import RecordsError, read_instances
 from .registration import register_artifact, train_example
 from .registry import ModelStore, StoreError
 from .schemas import InstanceSchema
+from .serving import UnscorableRecordsError, score
 
 WSGI_APP = "{{ cookiecutter.package_name }}.wsgi:app"
 GUNICORN_CONFIG = "python:{{ cookiecutter.package_name }}.gunicorn_conf"
@@ -34,7 +34,7 @@ def _clean_errors() -> Iterator[None]:
     """Expected failures end the command with their message, not a traceback."""
     try:
         yield
-    except (ConfigError, StoreError, RecordsError) as error:
+    except (ConfigError, StoreError, RecordsError, OSError) as error:
         raise click.ClickException(str(error)) from None
 
 
@@ -280,9 +280,15 @@ def predict_command(path: Path, output: TextIO, version: int | None) -> None:
         lines = [f"{field}: {'; '.join(messages)}" for field, messages in problems.items()]
         raise click.ClickException(f"{path} has invalid records:\n" + "\n".join(lines)) from None
     for start, batch in _batches(records, settings.max_batch_size):
-        for offset, prediction in enumerate(predict(loaded.model, batch)):
-            row = {"row": start + offset, **prediction, "model_version": str(loaded.version)}
-            output.write(json.dumps(row) + "\n")
+        try:
+            answers = score(loaded.model, batch)
+        except UnscorableRecordsError as error:
+            rows = ", ".join(str(start + index) for index in error.indices)
+            message = f"the model gave no finite prediction for row(s) {rows}"
+            raise click.ClickException(message) from None
+        for offset, answer in enumerate(answers):
+            row = {"row": start + offset, **answer, "model_version": str(loaded.version)}
+            output.write(json.dumps(row, allow_nan=False) + "\n")
 
 
 def _batches(records: list[Any], size: int) -> Iterator[tuple[int, list[Any]]]:

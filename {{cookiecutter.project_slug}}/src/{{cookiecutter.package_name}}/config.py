@@ -37,7 +37,11 @@ class _EnvironmentSchema(Schema):
 
 
 class _AppEnvironment(_EnvironmentSchema):
-    model_store = fields.String(data_key="MODEL_STORE", load_default="models")
+    model_store = fields.String(
+        data_key="MODEL_STORE",
+        load_default="models",
+        validate=validate.Length(min=1, error="Give the model store's directory."),
+    )
     model_name = fields.String(
         data_key="MODEL_NAME", load_default=DEFAULT_MODEL_NAME, validate=NAME
     )

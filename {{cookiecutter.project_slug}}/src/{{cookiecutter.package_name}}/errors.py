@@ -29,6 +29,8 @@ HTTP_ERROR_CODES = {
 }
 
 
+#: At most this many input paths are listed in ``fields``; the message gives the full count.
+MAX_REPORTED_FIELDS = 50
 #: Bodies up to this size are read in full even when refused with 413 (see _drain_body).
 DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
 
@@ -82,6 +84,11 @@ def _summary(fields: Mapping[str, list[str]]) -> str:
     return f"Invalid input: {first}: {problems[0]}{suffix}"
 
 
+def _capped(fields: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The first MAX_REPORTED_FIELDS entries: a small bad body must not get a huge answer."""
+    return dict(list(fields.items())[:MAX_REPORTED_FIELDS])
+
+
 def _json_response(status: int, body: dict, headers: Any = None) -> Response:
     response = jsonify(body)
     response.status_code = status
@@ -96,7 +103,13 @@ def _handle_api_error(error: ApiError) -> Response:
 
 def _handle_validation_error(error: ValidationError) -> Response:
     fields = flatten_messages(error.messages)
-    return _json_response(422, error_body("validation_error", _summary(fields), fields))
+    listed = (
+        ""
+        if len(fields) <= MAX_REPORTED_FIELDS
+        else f"; the first {MAX_REPORTED_FIELDS} are in 'fields'"
+    )
+    message = _summary(fields) + listed
+    return _json_response(422, error_body("validation_error", message, _capped(fields)))
 
 
 def _http_message(error: HTTPException) -> str:

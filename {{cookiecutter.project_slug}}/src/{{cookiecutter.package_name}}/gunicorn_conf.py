@@ -45,8 +45,15 @@ preload_app = True
 # The worker heartbeat file lives in memory, not on a disk that may stall (containers).
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # A control socket of this instance's own: the default path is shared by every gunicorn of a
-# user, and the first one to exit deletes it for the others.
+# user, and the first one to exit deletes it for the others. Its directory must be ours alone:
+# under a shared /tmp another user could have made it first.
 _server.runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+_runtime = _server.runtime_dir.stat()
+if _runtime.st_uid != os.getuid() or _runtime.st_mode & 0o022:
+    sys.exit(
+        f"configuration error: RUNTIME_DIR={str(_server.runtime_dir)!r} must belong to this user "
+        "and not be writable by others; remove it or choose another"
+    )
 control_socket = str(_server.runtime_dir / "gunicorn.ctl")
 # The same JSON lines as the app. The app writes one access line per request with the request
 # id and model version, so gunicorn's own access log is off unless GUNICORN_ACCESS_LOG=true;

@@ -21,7 +21,8 @@ class RecordsError(Exception):
 def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     """The header and the rows of a CSV file, cells as text."""
     try:
-        with open(path, newline="", encoding="utf-8") as file:
+        # utf-8-sig: spreadsheets often start a CSV with a byte-order mark.
+        with open(path, newline="", encoding="utf-8-sig") as file:
             reader = csv.DictReader(file)
             rows = list(reader)
             header = list(reader.fieldnames or [])
@@ -29,6 +30,12 @@ def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         raise RecordsError(f"cannot read {path} as CSV: {error}") from None
     if not header:
         raise RecordsError(f"{path} is empty: it needs a header line of feature names")
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise RecordsError(f"{path} names column {', '.join(repeated)} more than once")
+    for line, row in enumerate(rows, start=2):
+        if None in row:  # DictReader's key for cells beyond the header
+            raise RecordsError(f"{path}, line {line}: more cells than the header has columns")
     missing = [name for name in FEATURES if name not in header]
     if missing:
         raise RecordsError(
@@ -66,7 +73,7 @@ def read_instances(path: Path) -> list[Any]:
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, RecursionError) as error:
             raise RecordsError(f"cannot read {path} as JSON: {error}") from None
         if not isinstance(data, dict) or not isinstance(data.get("instances"), list):
             raise RecordsError(f"{path} must hold a JSON object with an 'instances' array")

@@ -13,17 +13,28 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from .predict import PredictionSchema
 
+#: Numbers beyond this magnitude are refused: far past any real feature, and small enough that
+#: scaling or a dot product cannot overflow to infinity. Tighten a feature's range with
+#: ``validate=validate.Range(...)`` on its field.
+MAX_MAGNITUDE = 1e100
+
 
 class JSONNumber(fields.Float):
     """A finite JSON number: strings such as "5.1", booleans, null, NaN and infinities fail."""
 
-    default_error_messages: ClassVar[dict[str, str]] = {"not_number": "Must be a JSON number."}
+    default_error_messages: ClassVar[dict[str, str]] = {
+        "not_number": "Must be a JSON number.",
+        "out_of_range": f"Must be between -{MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}.",
+    }
 
     def _validated(self, value: Any) -> float:
         # marshmallow's Float also accepts numeric strings; the API takes numbers only.
         if type(value) not in (int, float):
             raise self.make_error("not_number")
-        return super()._validated(value)
+        number = super()._validated(value)
+        if abs(number) > MAX_MAGNITUDE:
+            raise self.make_error("out_of_range")
+        return number
 
 
 class InstanceSchema(Schema):
@@ -98,6 +109,12 @@ class ModelInfoSchema(Schema):
     )
     files = fields.Dict(keys=fields.String(), values=fields.String())
     metrics = fields.Dict(keys=fields.String(), values=fields.Float())
+    metrics_on = fields.String(
+        allow_none=True, metadata={"description": "Data the metrics are of."}
+    )
+    libraries = fields.Dict(keys=fields.String(), values=fields.String())
+    source = fields.String(metadata={"description": "train-example, or the registered file."})
+    notes = fields.String()
 
 
 class StatusSchema(Schema):

@@ -10,8 +10,10 @@ verification is never swapped for another one silently.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Flask, Response, current_app
@@ -29,6 +31,41 @@ logger = logging.getLogger(__name__)
 MODEL_VERSION_HEADER = "X-Model-Version"
 #: How long a process that has no model waits before it looks in the store again.
 RETRY_INTERVAL_SECONDS = 2.0
+#: How long a request waits for a load another thread has started, before answering 503.
+LOAD_WAIT_SECONDS = 10.0
+
+
+class UnscorableRecordsError(Exception):
+    """The model gave no usable answer for some records (by index): non-finite, or missing."""
+
+    def __init__(self, indices: Sequence[int]) -> None:
+        super().__init__(f"no finite prediction for record(s) {', '.join(map(str, indices))}")
+        self.indices = list(indices)
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return all(_finite(item) for item in value)
+    return True
+
+
+def score(model: Any, instances: list[dict[str, float]]) -> list[dict[str, Any]]:
+    """``predict``, checked: exactly one answer per record, and no NaN or infinity in any.
+
+    JSON has no NaN or infinity, and a client must never get a number the model did not
+    really compute; such records are reported, by index, instead.
+    """
+    predictions = predict(model, instances)
+    if len(predictions) != len(instances):
+        raise ValueError(f"predict gave {len(predictions)} answers for {len(instances)} records")
+    unscorable = [index for index, answer in enumerate(predictions) if not _finite(answer)]
+    if unscorable:
+        raise UnscorableRecordsError(unscorable)
+    return predictions
 
 
 class ModelHolder:
@@ -53,7 +90,8 @@ class ModelHolder:
         except (StoreError, OSError) as error:
             return self._fail(str(error))
         except Exception as error:  # the model itself failed: report it, don't crash
-            return self._fail(f"version {version} failed to load or to predict: {error!r}")
+            where = f"version {version}" if version is not None else f"model {self.store.name!r}"
+            return self._fail(f"{where} failed to load or to predict: {error!r}")
         self.current, self.problem = loaded, None
         logs.set_process_model_version(str(loaded.version))
         logger.info("model ready", extra={"model": self.store.name})
@@ -75,13 +113,14 @@ class ModelHolder:
         return {"name": self.store.name, "version": str(loaded.version)}
 
     def _retry(self) -> None:
-        # One thread retries at a time, at most every RETRY_INTERVAL_SECONDS; the others
-        # answer 503 at once rather than queue behind the store.
+        # One thread loads at a time, at most every RETRY_INTERVAL_SECONDS; the others wait
+        # for its result rather than answer 503 with a reason it is about to replace.
         if time.monotonic() - self._last_attempt < RETRY_INTERVAL_SECONDS:
             return
-        if self._lock.acquire(blocking=False):
+        if self._lock.acquire(timeout=LOAD_WAIT_SECONDS):
             try:
-                if self.current is None:
+                waited_for_another = time.monotonic() - self._last_attempt < RETRY_INTERVAL_SECONDS
+                if self.current is None and not waited_for_another:
                     self.load()
             finally:
                 self._lock.release()
@@ -94,10 +133,7 @@ class ModelHolder:
 
 def warm_up(loaded: LoadedVersion) -> None:
     """One prediction on a typical record: catches a model that loads but cannot predict."""
-    record = typical_instance(loaded.metadata.get("reference"), FEATURES)
-    answers = predict(loaded.model, [record])
-    if len(answers) != 1:
-        raise ValueError(f"warm-up prediction gave {len(answers)} answers for 1 record")
+    score(loaded.model, [typical_instance(loaded.metadata.get("reference"), FEATURES)])
 
 
 def holder() -> ModelHolder:

@@ -7,13 +7,38 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, current_app, g, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..errors import ApiError
-from ..predict import predict
 from ..schemas import PredictRequestSchema
-from ..serving import holder
+from ..serving import UnscorableRecordsError, holder, score
 
 bp = Blueprint("predictions", __name__)
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json.loads keeps the last of repeated keys; which value counts must not be a guess.
+    record = dict(pairs)
+    if len(record) != len(pairs):
+        repeated = sorted({key for key, _ in pairs if sum(k == key for k, _ in pairs) > 1})
+        raise ValueError(f"the key {repeated[0]!r} appears twice in one object")
+    return record
+
+
+def body_bytes() -> bytes:
+    """The request body, refused with 413 over MAX_CONTENT_LENGTH however it was sent."""
+    body = request.get_data(cache=False)
+    limit = request.max_content_length
+    # A chunked body (no Content-Length) is cut at the limit without an error: look for more.
+    chunked = request.content_length is None
+    if (
+        chunked
+        and limit is not None
+        and len(body) >= limit
+        and request.environ["wsgi.input"].read(1)
+    ):
+        raise RequestEntityTooLarge()
+    return body
 
 
 def json_body() -> Any:
@@ -25,7 +50,7 @@ def json_body() -> Any:
             "Send the body as JSON with the header Content-Type: application/json.",
         )
     try:
-        return json.loads(request.get_data(cache=False))
+        return json.loads(body_bytes(), object_pairs_hook=_refuse_duplicate_keys)
     except (ValueError, RecursionError) as error:
         raise ApiError(400, "malformed_json", f"The body is not valid JSON: {error}.") from None
 
@@ -47,10 +72,13 @@ def predict_view() -> dict:
     instances = schema.load(json_body())["instances"]
     # One id prefix per request, one suffix per record: ids stay unique and cheap to make.
     prefix = uuid.uuid4().hex
-    predictions = [
-        {"id": f"{prefix}-{index}", **prediction}
-        for index, prediction in enumerate(predict(loaded.model, instances))
-    ]
+    try:
+        answers = score(loaded.model, instances)
+    except UnscorableRecordsError as error:
+        problem = "The model gave no finite prediction for this record: are its values sensible?"
+        fields = {f"instances.{index}": [problem] for index in error.indices}
+        raise ApiError(422, "unscorable_input", f"Invalid input: {error}.", fields) from None
+    predictions = [{"id": f"{prefix}-{index}", **answer} for index, answer in enumerate(answers)]
     return {
         "predictions": predictions,
         "model": model_holder.model_ref(loaded),

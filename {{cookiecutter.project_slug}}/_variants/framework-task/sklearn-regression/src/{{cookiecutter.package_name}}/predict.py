@@ -19,7 +19,7 @@ from .features import FEATURES
 class PredictionSchema(Schema):
     """One prediction as the API answers it (``id`` is added by the API)."""
 
-    id = fields.String(required=True, metadata={"description": "Quote it in /v1/feedback."})
+    id = fields.String(required=True, metadata={"description": "Unique id of this prediction."})
     value = fields.Float(required=True, metadata={"description": "The predicted value."})
 
 

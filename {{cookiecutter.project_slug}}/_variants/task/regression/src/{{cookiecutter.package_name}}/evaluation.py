@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,8 +10,11 @@ import numpy as np
 
 
 def parse_target(text: str) -> float:
-    """A true value as read from a CSV cell."""
-    return float(text)
+    """A true value as read from a CSV cell: a finite number."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r} is not a finite number")
+    return value
 
 
 def metrics(predictions: Sequence[dict[str, Any]], actuals: Sequence[Any]) -> dict[str, float]:
