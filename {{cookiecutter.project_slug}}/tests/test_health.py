@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from {{ cookiecutter.package_name }} import serializer, serving
 from {{ cookiecutter.package_name }}.registration import train_example
 from {{ cookiecutter.package_name }}.registry import ModelStore
+from {{ cookiecutter.package_name }}.schemas import ModelInfoSchema
 
 
 def test_live_even_without_a_model(empty_store_app: Flask) -> None:
@@ -71,3 +72,4 @@ def test_model_info(client: FlaskClient, store: ModelStore) -> None:
     assert info["created_at"] == metadata["created_at"]
     assert "reference" not in info
     assert response.headers["X-Model-Version"] == "1"
+    assert ModelInfoSchema().validate(info) == {}  # the answer is what /openapi.json documents
