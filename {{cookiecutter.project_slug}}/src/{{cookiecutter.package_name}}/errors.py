@@ -78,10 +78,17 @@ def flatten_messages(messages: Any, path: str = "") -> dict[str, list[str]]:
 
 
 def _summary(fields: Mapping[str, list[str]]) -> str:
+    """The first problem in words, and how many more ``fields`` holds."""
     first, problems = next(iter(fields.items()))
     more = len(fields) - 1
-    suffix = f" ({more} more field{'s' if more > 1 else ''} in 'fields')" if more else ""
-    return f"Invalid input: {first}: {problems[0]}{suffix}"
+    if not more:
+        return f"Invalid input: {first}: {problems[0]}"
+    if len(fields) <= MAX_REPORTED_FIELDS:
+        return f"Invalid input: {first}: {problems[0]} ({more} more in 'fields')"
+    return (
+        f"Invalid input: {first}: {problems[0]} ({more} more; "
+        f"'fields' lists the first {MAX_REPORTED_FIELDS})"
+    )
 
 
 def _capped(fields: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -103,13 +110,8 @@ def _handle_api_error(error: ApiError) -> Response:
 
 def _handle_validation_error(error: ValidationError) -> Response:
     fields = flatten_messages(error.messages)
-    listed = (
-        ""
-        if len(fields) <= MAX_REPORTED_FIELDS
-        else f"; the first {MAX_REPORTED_FIELDS} are in 'fields'"
-    )
-    message = _summary(fields) + listed
-    return _json_response(422, error_body("validation_error", message, _capped(fields)))
+    body = error_body("validation_error", _summary(fields), _capped(fields))
+    return _json_response(422, body)
 
 
 def _http_message(error: HTTPException) -> str:
