@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 
 from {{ cookiecutter.package_name }} import serving
 from {{ cookiecutter.package_name }}.api import predictions
+from {{ cookiecutter.package_name }}.features import FEATURES
 
 
 def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
@@ -136,7 +137,8 @@ def test_a_huge_error_report_is_capped(client: FlaskClient) -> None:
     response = client.post("/v1/predict", json={"instances": [record]})
     error = assert_error(response, 422, "validation_error")
     assert len(error["fields"]) == 50
-    assert "(203 more; 'fields' lists the first 50)" in error["message"]  # 200 + 4 missing
+    problems = 200 + len(FEATURES)  # the unknown keys, and every feature missing
+    assert f"({problems - 1} more; 'fields' lists the first 50)" in error["message"]
 
 
 def test_not_ready_is_a_503_with_the_reason(
