@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 import bakery
-from combos import Combo
+from combos import DEFAULT, Combo
+from served import Installed, Server
 
 
 @pytest.fixture(scope="session")
@@ -32,3 +33,32 @@ def bake(cookies_session) -> Callable[[Combo], Path]:
 def project_venv() -> Callable[[Path], Path]:
     """The virtualenv with a bake's pinned requirements (see bakery.project_venv)."""
     return bakery.project_venv
+
+
+@pytest.fixture(scope="session")
+def installed(
+    bake: Callable[[Combo], Path],
+    project_venv: Callable[[Path], Path],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Installed:
+    """The default bake built as a wheel and installed: packaging, data and console script."""
+    project = bake(DEFAULT)
+    python = project_venv(project) / "bin" / "python"
+    return Installed.install(project, python, tmp_path_factory.mktemp("site"))
+
+
+@pytest.fixture(scope="session")
+def start_server(
+    installed: Installed, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[..., Server]]:
+    """Start the installed bake under gunicorn (2 workers, 127.0.0.1); all stopped at the end."""
+    started: list[Server] = []
+
+    def start(store: Path, **settings: str) -> Server:
+        log = tmp_path_factory.mktemp("server") / "stdout.jsonl"
+        started.append(installed.serve(store, log, **settings))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()

@@ -41,6 +41,7 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
                 "test_errors.py",
                 "test_gunicorn_conf.py",
                 "test_health.py",
+                "test_live_swap.py",
                 "test_logs.py",
                 "test_openapi.py",
                 "test_predict.py",

@@ -7,118 +7,28 @@ from __future__ import annotations
 
 import http.client
 import json
-import signal
-import socket
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from openapi_spec_validator import validate as validate_openapi
 
-from bakery import clean_env, run
-from combos import DEFAULT, Combo
 from http_client import Answer, request, wait_for
+from served import SETOSA, Installed, Server
 
 pytestmark = pytest.mark.slow
 
-SETOSA = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 VIRGINICA = {"sepal_length": 6.9, "sepal_width": 3.1, "petal_length": 5.7, "petal_width": 2.2}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@dataclass
-class Installed:
-    """The default bake installed (built as a wheel, not editable) beside its pinned deps."""
-
-    project: Path
-    site: Path
-    command: Path
-
-    def env(self, store: Path, **extra: str) -> dict[str, str]:
-        return clean_env(PYTHONPATH=str(self.site), MODEL_STORE=str(store), **extra)
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen
-    port: int
-    log: Path
-
-    def lines(self) -> list[dict]:
-        return [json.loads(line) for line in self.log.read_text().splitlines() if line.strip()]
-
-    def stop(self) -> int:
-        """SIGTERM, as an orchestrator sends it; the exit code once stopped."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=60)
-
-
-@pytest.fixture(scope="module")
-def installed(
-    bake: Callable[[Combo], Path],
-    project_venv: Callable[[Path], Path],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Installed:
-    project = bake(DEFAULT)
-    python = project_venv(project) / "bin" / "python"
-    site = tmp_path_factory.mktemp("site")
-    # A real build and install: proves the packaging, the bundled data and the console script.
-    run(
-        [
-            str(python),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--target",
-            str(site),
-            str(project),
-        ]
-    )
-    return Installed(project, site, site / "bin" / project.name)
-
-
-@pytest.fixture(scope="module")
-def start_server(
-    installed: Installed, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Callable[..., Server]]:
-    """Start ``<slug> serve`` with 2 workers on a free loopback port; all stopped at the end."""
-    started: list[Server] = []
-
-    def start(store: Path, **settings: str) -> Server:
-        port = free_port()
-        log = tmp_path_factory.mktemp("server") / "stdout.jsonl"
-        env = installed.env(
-            store, HOST="127.0.0.1", PORT=str(port), WEB_CONCURRENCY="2", **settings
-        )
-        with open(log, "w") as output:
-            process = subprocess.Popen(
-                [str(installed.command), "serve"], env=env, stdout=output, stderr=subprocess.STDOUT
-            )
-        server = Server(process, port, log)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
 def store(installed: Installed, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store with the example model trained and promoted by the installed CLI."""
     root = tmp_path_factory.mktemp("store") / "models"
-    output = run([str(installed.command), "train-example"], env=installed.env(root))
+    output = installed.cli(root, "train-example")
     assert "production -> 1" in output
     return root
 
@@ -275,18 +185,20 @@ def test_empty_store_is_live_not_ready_then_ready_once_a_model_is_promoted(
     assert "promoted to 'production'" in not_ready.json()["error"]["message"]
     assert predict(server, [SETOSA]).status == 503
 
-    run([str(installed.command), "train-example"], env=installed.env(store))
-    wait_for(server.port, "/readyz", 200, timeout=30)
-    # Each worker finds the model on its own: every request is answered once both have.
-    wait_for(server.port, "/v1/model", 200, timeout=30)
-    assert all(predict(server, [SETOSA]).status == 200 for _ in range(10))
+    installed.cli(store, "train-example")
+    # Each worker finds the new version on its own, within a poll (MODEL_POLL_SECONDS, 1 s).
+    deadline = time.monotonic() + 10
+    while any(predict(server, [SETOSA]).status != 200 for _ in range(20)):
+        assert time.monotonic() < deadline, "the workers did not become ready within 10 s"
+        time.sleep(0.2)
+    assert request(server.port, "GET", "/readyz").status == 200
 
 
 def test_tampered_model_is_refused_at_start(
     start_server: Callable[..., Server], installed: Installed, tmp_path: Path
 ) -> None:
     store = tmp_path / "models"
-    run([str(installed.command), "train-example"], env=installed.env(store))
+    installed.cli(store, "train-example")
     artifact = store / "iris" / "1" / "model.joblib"
     artifact.write_bytes(artifact.read_bytes()[:-1] + b"\x00")
     server = start_server(store)

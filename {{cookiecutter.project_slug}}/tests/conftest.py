@@ -49,7 +49,8 @@ def make_app(store_root: Path) -> Callable[..., Flask]:
     """Build an app on the test's store; keyword arguments override settings."""
 
     def make(**settings: str) -> Flask:
-        return create_app({"MODEL_STORE": str(store_root), **settings})
+        # No watcher thread by default: tests call ModelHolder.refresh() when they mean to.
+        return create_app({"MODEL_STORE": str(store_root), "MODEL_POLL_SECONDS": "0", **settings})
 
     return make
 
@@ -69,7 +70,7 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def empty_store_app(tmp_path: Path) -> Flask:
     """The service started on a store with no model in it."""
-    return create_app({"MODEL_STORE": str(tmp_path / "empty")})
+    return create_app({"MODEL_STORE": str(tmp_path / "empty"), "MODEL_POLL_SECONDS": "0"})
 
 
 @pytest.fixture

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from {{ cookiecutter.package_name }} import serializer, serving
+from {{ cookiecutter.package_name }} import serializer
 from {{ cookiecutter.package_name }}.registration import train_example
 from {{ cookiecutter.package_name }}.registry import ModelStore
 from {{ cookiecutter.package_name }}.schemas import ModelInfoSchema
@@ -34,14 +33,13 @@ def test_not_ready_without_a_model_says_why(empty_store_app: Flask) -> None:
     assert "promoted to 'production'" in response.get_json()["error"]["message"]
 
 
-def test_becomes_ready_once_a_model_is_promoted(
-    tmp_path: Path, empty_store_app: Flask, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(serving, "RETRY_INTERVAL_SECONDS", 0.0)
+def test_becomes_ready_once_a_model_is_promoted(tmp_path: Path, empty_store_app: Flask) -> None:
     client = empty_store_app.test_client()
     assert client.get("/readyz").status_code == 503
-    store = ModelStore(tmp_path / "empty", empty_store_app.extensions["model_holder"].store.name)
+    model_holder = empty_store_app.extensions["model_holder"]
+    store = ModelStore(tmp_path / "empty", model_holder.store.name)
     store.promote(train_example(store), "production")
+    model_holder.refresh()  # what each worker's registry watch does every MODEL_POLL_SECONDS
     assert client.get("/readyz").status_code == 200
 
 

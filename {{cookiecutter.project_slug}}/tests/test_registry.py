@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import multiprocessing
 import pickle
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -245,3 +248,52 @@ def test_load_deserializes_a_private_copy_of_the_checked_bytes(
     assert directory != store.version_dir(1)
     assert digest == store.metadata(1)["files"][serializer.ARTIFACT]
     assert not directory.exists()  # removed once loaded
+
+
+def _promote_back_and_forth(root: Path, name: str, times: int, queue: Any) -> None:
+    store = ModelStore(root, name)
+    changes = 0
+    for index in range(times):
+        changes += store.promote(1 + index % 2, reason="race") is not None
+    queue.put(changes)
+
+
+def test_concurrent_promotions_from_two_processes_lose_nothing(store: ModelStore) -> None:
+    train_example(store)
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    racers = [
+        context.Process(target=_promote_back_and_forth, args=(store.root, store.name, 30, queue))
+        for _ in range(2)
+    ]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join(timeout=120)
+        assert racer.exitcode == 0
+    changes = queue.get() + queue.get()
+    history = store.history()
+    assert len(history) == 1 + changes  # every change recorded, the first promotion included
+    for before, after in itertools.pairwise(history):
+        assert after["from"] == before["to"]  # an unbroken chain: no update was lost
+    assert store.resolve("production") == history[-1]["to"]
+
+
+@pytest.mark.parametrize("allowed", [False, True])
+def test_a_version_saved_with_other_library_versions(
+    store: ModelStore, allowed: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = store.version_dir(1) / "metadata.json"
+    metadata = json.loads(path.read_text())
+    library = serializer.LIBRARIES[0]
+    metadata["libraries"][library] = "0.1.0"
+    path.write_text(json.dumps(metadata))
+    guarded = ModelStore(store.root, store.name, allow_library_mismatch=allowed)
+    if allowed:
+        assert guarded.load(1).version == 1
+        assert "library mismatch allowed" in caplog.text
+    else:
+        with pytest.raises(StoreError, match=f"saved with {library} 0.1.0 \\(here "):
+            guarded.load(1)
+        with pytest.raises(StoreError, match="ALLOW_LIBRARY_MISMATCH=true"):
+            guarded.promote(1, alias="staging")

@@ -45,7 +45,7 @@ def _settings() -> Settings:
 
 def _store() -> ModelStore:
     settings = _settings()
-    return ModelStore(settings.model_store, settings.model_name)
+    return ModelStore.from_settings(settings)
 
 
 def _print_json(data: Any) -> None:
@@ -62,7 +62,7 @@ def main() -> None:
 def train_example_command(notes: str) -> None:
     """Train the example model, register it as the next version and promote it."""
     settings = _settings()
-    store = ModelStore(settings.model_store, settings.model_name)
+    store = ModelStore.from_settings(settings)
     with _clean_errors():
         version = train_example(store, notes=notes)
         store.promote(version, settings.model_alias, reason="train-example")
@@ -98,7 +98,7 @@ def register_command(
     if target and not reference_data:
         raise click.UsageError("--target names a column of --reference-data; give both")
     settings = _settings()
-    store = ModelStore(settings.model_store, settings.model_name)
+    store = ModelStore.from_settings(settings)
     with _clean_errors():
         version = register_artifact(
             store, path, reference_data=reference_data, target=target, notes=notes
@@ -195,9 +195,7 @@ def promote_command(version: int, alias: str | None, reason: str) -> None:
     settings = _settings()
     alias = alias or settings.model_alias
     with _clean_errors():
-        entry = ModelStore(settings.model_store, settings.model_name).promote(
-            version, alias, reason
-        )
+        entry = ModelStore.from_settings(settings).promote(version, alias, reason)
     if entry is None:
         click.echo(f"{alias} already points to version {version}.")
     else:
@@ -212,7 +210,7 @@ def rollback_command(alias: str | None, reason: str) -> None:
     settings = _settings()
     alias = alias or settings.model_alias
     with _clean_errors():
-        entry = ModelStore(settings.model_store, settings.model_name).rollback(alias, reason)
+        entry = ModelStore.from_settings(settings).rollback(alias, reason)
     click.echo(f"{alias}: {entry['from']} -> {entry['to']} (rolled back)")
 
 
@@ -269,7 +267,7 @@ def predict_command(path: Path, output: TextIO, version: int | None) -> None:
     MAX_BATCH_SIZE, with the version the alias points to.
     """
     settings = _settings()
-    store = ModelStore(settings.model_store, settings.model_name)
+    store = ModelStore.from_settings(settings)
     with _clean_errors():
         loaded = store.load(version if version is not None else store.resolve(settings.model_alias))
         instances = read_instances(path)

@@ -46,6 +46,13 @@ class _AppEnvironment(_EnvironmentSchema):
         data_key="MODEL_NAME", load_default=DEFAULT_MODEL_NAME, validate=NAME
     )
     model_alias = fields.String(data_key="MODEL_ALIAS", load_default="production", validate=NAME)
+    model_version = fields.Integer(
+        data_key="MODEL_VERSION", load_default=None, validate=validate.Range(min=1)
+    )
+    model_poll_seconds = fields.Float(
+        data_key="MODEL_POLL_SECONDS", load_default=1.0, validate=validate.Range(min=0, max=3600)
+    )
+    allow_library_mismatch = fields.Boolean(data_key="ALLOW_LIBRARY_MISMATCH", load_default=False)
     max_batch_size = fields.Integer(
         data_key="MAX_BATCH_SIZE", load_default=1000, validate=validate.Range(min=1, max=100_000)
     )
@@ -99,6 +106,11 @@ class Settings:
     model_store: Path
     model_name: str
     model_alias: str
+    #: A version to serve whatever the alias says (MODEL_VERSION); None follows the alias.
+    model_version: int | None
+    #: How often each worker looks for alias changes in registry.json; 0 never does.
+    model_poll_seconds: float
+    allow_library_mismatch: bool
     max_batch_size: int
     max_content_length: int
     log_level: str

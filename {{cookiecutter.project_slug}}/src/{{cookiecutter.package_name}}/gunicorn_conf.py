@@ -15,6 +15,8 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import sys  # noqa: E402 - after the thread limits, on purpose
 
+from gunicorn.workers.base import Worker  # noqa: E402
+
 from {{ cookiecutter.package_name }}.config import ConfigError, ServerSettings, Settings  # noqa: E402
 from {{ cookiecutter.package_name }}.logs import logging_config  # noqa: E402
 
@@ -64,3 +66,12 @@ access_log_format = (
     "model_version=%({x-model-version}o)s"
 )
 loglevel = _app.log_level.lower()
+
+
+def post_worker_init(worker: Worker) -> None:
+    """Each worker follows the registry itself, starting before it takes a request.
+
+    A worker forked from the preloaded master (at start, or when max_requests recycles one)
+    holds the version the master loaded at start: it catches up with the alias first.
+    """
+    worker.wsgi.extensions["model_holder"].watch()

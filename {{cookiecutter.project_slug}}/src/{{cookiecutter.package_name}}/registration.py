@@ -7,11 +7,9 @@ through the service's own predict path, and reference statistics for drift.
 
 from __future__ import annotations
 
-import platform
 import shutil
 import tempfile
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +22,10 @@ from .features import FEATURES
 from .predict import describe_outputs, predict
 from .records import read_reference_data
 from .reference import feature_statistics, typical_instance
-from .registry import ModelStore, StoreError
+from .registry import ModelStore, StoreError, library_versions
 from .training import fit
 
 HOLDOUT_FRACTION = 0.2
-
-
-def library_versions() -> dict[str, str]:
-    """Python's version and that of each library the saved model depends on."""
-    versions = {"python": platform.python_version()}
-    for name in serializer.LIBRARIES:
-        try:
-            versions[name] = version(name)
-        except PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
 
 
 def as_records(features: np.ndarray) -> list[dict[str, float]]:

@@ -16,7 +16,9 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+import logging
 import os
+import platform
 import shutil
 import socket
 import tempfile
@@ -24,6 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -31,8 +34,11 @@ from filelock import FileLock, Timeout
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
 from . import FRAMEWORK, TASK, serializer
+from .config import Settings
 from .errors import flatten_messages
 from .features import FEATURES
+
+logger = logging.getLogger(__name__)
 
 METADATA_FILE = "metadata.json"
 REGISTRY_FILE = "registry.json"
@@ -134,6 +140,21 @@ def _check_structure(schema: Schema, data: Any, path: Path) -> None:
         raise StoreError(f"{path} is damaged ({details}); restore it from a backup")
 
 
+def library_versions() -> dict[str, str]:
+    """Python's version and that of each library the serializer's models depend on."""
+    versions = {"python": platform.python_version()}
+    for name in serializer.LIBRARIES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def _major_minor(text: str) -> tuple[str, ...]:
+    return tuple(text.split(".")[:2])
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as file:
@@ -207,10 +228,21 @@ def write_json_atomically(path: Path, data: Any) -> None:
 class ModelStore:
     """The versions of one model under ``root/name``, its aliases and their history."""
 
-    def __init__(self, root: Path, name: str) -> None:
+    def __init__(self, root: Path, name: str, *, allow_library_mismatch: bool = False) -> None:
         self.root = Path(root)
         self.name = name
         self.directory = self.root / name
+        #: Load versions saved with other major.minor library versions (logged as a warning).
+        self.allow_library_mismatch = allow_library_mismatch
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ModelStore:
+        """The store MODEL_STORE and MODEL_NAME name, with ALLOW_LIBRARY_MISMATCH applied."""
+        return cls(
+            settings.model_store,
+            settings.model_name,
+            allow_library_mismatch=settings.allow_library_mismatch,
+        )
 
     # Versions ---------------------------------------------------------------------------
 
@@ -307,6 +339,14 @@ class ModelStore:
     def history(self) -> list[dict[str, Any]]:
         return list(self._read_registry()["history"])
 
+    def registry_signature(self) -> tuple[int, int, int] | None:
+        """Changes whenever registry.json is rewritten (it is always replaced, never edited)."""
+        try:
+            stat = (self.directory / REGISTRY_FILE).stat()
+        except FileNotFoundError:
+            return None
+        return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
     def resolve(self, alias: str) -> int:
         """The version an alias points to."""
         version = self._read_registry()["aliases"].get(alias)
@@ -356,6 +396,7 @@ class ModelStore:
                 f"{', '.join(metadata['features'])}); this service serves {TASK} models saved "
                 f"with {serializer.NAME!r} of features {', '.join(FEATURES)}"
             )
+        self._check_libraries(version, metadata)
         directory = self.version_dir(version)
         for name in sorted(metadata["files"]):
             if not (directory / name).is_file():
@@ -364,6 +405,29 @@ class ModelStore:
             if name not in metadata["files"]:
                 raise IntegrityError(version, name, "not part of the registered version")
         return metadata
+
+    def _check_libraries(self, version: int, metadata: dict[str, Any]) -> None:
+        """Refuse a version saved with another major.minor of a library it depends on.
+
+        Pickled models can load across such versions and then predict differently without a
+        word; ALLOW_LIBRARY_MISMATCH=true loads them anyway, with a warning.
+        """
+        recorded = metadata.get("libraries") or {}
+        installed = library_versions()
+        mismatches = [
+            f"{name} {recorded[name]} (here {installed[name]})"
+            for name in serializer.LIBRARIES
+            if name in recorded and _major_minor(recorded[name]) != _major_minor(installed[name])
+        ]
+        if not mismatches:
+            return
+        problem = f"version {version} was saved with {', '.join(mismatches)}"
+        if not self.allow_library_mismatch:
+            raise StoreError(
+                f"{problem}: a model can load across such versions and predict differently; "
+                "retrain it here, or set ALLOW_LIBRARY_MISMATCH=true to load it anyway"
+            )
+        logger.warning("library mismatch allowed", extra={"problem": problem})
 
     @staticmethod
     def _check_digest(version: int, name: str, actual: str, expected: str) -> None:

@@ -97,7 +97,18 @@ class PredictResponseSchema(Schema):
 class ModelInfoSchema(Schema):
     name = fields.String(required=True)
     version = fields.String(required=True)
-    alias = fields.String(required=True, metadata={"description": "The alias that chose it."})
+    alias = fields.String(required=True, metadata={"description": "The alias followed."})
+    selected_by = fields.String(
+        required=True,
+        metadata={"description": "'alias <name>', or 'MODEL_VERSION=<n>' when pinned."},
+    )
+    last_refused = fields.Dict(
+        allow_none=True,
+        metadata={"description": "The last version this worker refused to swap in, and why."},
+    )
+    registry_problem = fields.String(
+        allow_none=True, metadata={"description": "What is wrong with registry.json, if anything."}
+    )
     framework = fields.String(required=True)
     serializer = fields.String(required=True)
     task = fields.String(required=True)

@@ -32,5 +32,8 @@ def model_info() -> dict:
     model_holder = holder()
     loaded = model_holder.get()
     body = {**model_holder.model_ref(loaded), "alias": model_holder.alias}
+    body["selected_by"] = model_holder.selected_by
     body.update({key: loaded.metadata[key] for key in PUBLIC_FIELDS if key in loaded.metadata})
+    body["last_refused"] = model_holder.last_refused
+    body["registry_problem"] = model_holder.registry_problem
     return body
