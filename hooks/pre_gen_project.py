@@ -29,7 +29,7 @@ RESERVED_MODULES = frozenset(
         "apispec", "blinker", "click", "cloudpickle", "conftest", "filelock", "flask",
         "gunicorn", "iniconfig", "itsdangerous", "jinja2", "joblib", "keras", "markupsafe",
         "marshmallow", "narwhals", "numpy", "packaging", "pip", "pkg_resources", "pluggy",
-        "pytest", "pythonjsonlogger", "ruff", "scipy", "setuptools", "sklearn", "tensorflow",
+        "prometheus_client", "pytest", "pythonjsonlogger", "ruff", "scipy", "setuptools", "sklearn", "tensorflow",
         "test", "tests", "threadpoolctl", "torch", "werkzeug",
     }
 )  # fmt: skip

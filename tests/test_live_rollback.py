@@ -117,6 +117,9 @@ def test_a_tampered_version_pointed_at_is_refused_and_the_old_one_serves(
     assert all(line["refused_version"] == 2 for line in refusals)
     info = request(server.port, "GET", "/v1/model").json()
     assert info["last_refused"]["version"] == 2
+    # Counted once by each worker, and summed across both by one scrape.
+    scrape = request(server.port, "GET", "/metrics").body.decode()
+    assert 'model_loads_total{model="iris",outcome="refused",version="2"} 2.0' in scrape
 
 
 def test_a_damaged_registry_leaves_the_workers_serving(

@@ -105,3 +105,19 @@ def predict_each(client: FlaskClient) -> Callable[[list[dict[str, float]]], list
         return answers
 
     return predict
+
+
+@pytest.fixture
+def unset_env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Unset variables for one test, and restore them after it, even if the code sets them.
+
+    (monkeypatch.delenv records nothing for a variable that is not set, so one the code under
+    test then sets would leak into later tests.)
+    """
+
+    def unset(*names: str) -> None:
+        for name in names:
+            monkeypatch.setenv(name, "")  # records the current state for the teardown
+            monkeypatch.delenv(name)
+
+    return unset

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -246,12 +247,11 @@ def test_predict_refuses_invalid_json_records(runner: CliRunner, tmp_path: Path)
 
 
 def test_serve_execs_gunicorn_with_the_service_config(
-    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, unset_env: Callable[..., None]
 ) -> None:
     calls: list[list[str]] = []
     monkeypatch.setattr(os, "execv", lambda _path, argv: calls.append(argv))
-    for variable in ("PORT", "WEB_CONCURRENCY"):
-        monkeypatch.delenv(variable, raising=False)  # restored after the test
+    unset_env("PORT", "WEB_CONCURRENCY")
     code, output = invoke(runner, "serve", "--port", "8123", "--workers", "3")
     assert code == 0, output
     [argv] = calls

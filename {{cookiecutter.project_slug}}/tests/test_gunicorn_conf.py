@@ -5,25 +5,36 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 MODULE = "{{ cookiecutter.package_name }}.gunicorn_conf"
+THREAD_LIMITS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def load_config(monkeypatch: pytest.MonkeyPatch, **environ: str) -> ModuleType:
-    for name, value in environ.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delitem(sys.modules, MODULE, raising=False)
-    return importlib.import_module(MODULE)
+@pytest.fixture
+def load_config(
+    monkeypatch: pytest.MonkeyPatch, unset_env: Callable[..., None]
+) -> Callable[..., ModuleType]:
+    """Import gunicorn_conf afresh with the given environment; undo what it sets after."""
+
+    def load(**environ: str) -> ModuleType:
+        unset_env("PROMETHEUS_MULTIPROC_DIR", *THREAD_LIMITS)
+        for name, value in environ.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delitem(sys.modules, MODULE, raising=False)
+        return importlib.import_module(MODULE)
+
+    return load
 
 
-def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    config = load_config(
-        monkeypatch, PORT="9123", WEB_CONCURRENCY="3", THREADS="4", RUNTIME_DIR=str(tmp_path)
-    )
+def test_settings_from_the_environment(
+    load_config: Callable[..., ModuleType], tmp_path: Path
+) -> None:
+    config = load_config(PORT="9123", WEB_CONCURRENCY="3", THREADS="4", RUNTIME_DIR=str(tmp_path))
     assert config.bind == "127.0.0.1:9123"
     assert (config.workers, config.threads) == (3, 4)
     assert config.preload_app is True
@@ -32,33 +43,41 @@ def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert config.logconfig_dict["loggers"]["gunicorn.access"]["level"] == "WARNING"
 
 
-def test_gunicorn_access_log_can_be_turned_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    config = load_config(monkeypatch, GUNICORN_ACCESS_LOG="true")
+def test_gunicorn_access_log_can_be_turned_on(load_config: Callable[..., ModuleType]) -> None:
+    config = load_config(GUNICORN_ACCESS_LOG="true")
     assert config.logconfig_dict["loggers"]["gunicorn.access"]["level"] == "INFO"
     assert "request_id=%({x-request-id}o)s" in config.access_log_format
 
 
-def test_native_threads_are_limited_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        monkeypatch.delenv(name, raising=False)  # restored after the test
-    monkeypatch.setenv("MKL_NUM_THREADS", "4")
-    load_config(monkeypatch)
+def test_native_threads_are_limited_unless_set(load_config: Callable[..., ModuleType]) -> None:
+    load_config(MKL_NUM_THREADS="4")
     assert os.environ["OMP_NUM_THREADS"] == "1"
     assert os.environ["MKL_NUM_THREADS"] == "4"
 
 
-def test_bad_setting_exits_with_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_setting_exits_with_its_name(load_config: Callable[..., ModuleType]) -> None:
     with pytest.raises(SystemExit) as exit_:
-        load_config(monkeypatch, WEB_CONCURRENCY="lots")
+        load_config(WEB_CONCURRENCY="lots")
     assert str(exit_.value).startswith("configuration error: WEB_CONCURRENCY='lots'")
 
 
 def test_a_runtime_dir_others_can_write_is_refused(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    load_config: Callable[..., ModuleType], tmp_path: Path
 ) -> None:
     shared = tmp_path / "shared"
     shared.mkdir()
     shared.chmod(0o777)
     with pytest.raises(SystemExit) as exit_:
-        load_config(monkeypatch, RUNTIME_DIR=str(shared))
+        load_config(RUNTIME_DIR=str(shared))
     assert "must belong to this user and not be writable by others" in str(exit_.value)
+
+
+def test_metrics_directory_is_the_instance_s_own_and_emptied(
+    load_config: Callable[..., ModuleType], tmp_path: Path
+) -> None:
+    metrics = tmp_path / "metrics"
+    metrics.mkdir(parents=True)
+    (metrics / "counter_12345.db").write_bytes(b"from a past run")
+    load_config(RUNTIME_DIR=str(tmp_path))
+    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(metrics)
+    assert list(metrics.iterdir()) == []

@@ -14,7 +14,7 @@ from {{ cookiecutter.package_name }}.schemas import InstanceSchema
 def test_document_lists_every_endpoint(client: FlaskClient) -> None:
     document = client.get("/openapi.json").get_json()
     assert document["openapi"].startswith("3.")
-    assert set(document["paths"]) == {"/v1/predict", "/v1/model", "/livez", "/readyz"}
+    assert set(document["paths"]) == {"/v1/predict", "/v1/model", "/livez", "/readyz", "/metrics"}
     responses = document["paths"]["/v1/predict"]["post"]["responses"]
     assert {"200", "400", "413", "415", "422", "503"} <= set(responses)
 

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from . import errors, logs, serving
+from . import errors, logs, metrics, serving
 from .api import docs, health, model_info, predictions
 from .config import Settings
 
@@ -39,6 +39,6 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     logs.init_app(app)
     errors.init_app(app)
     serving.init_app(app, settings)
-    for blueprint in (predictions.bp, model_info.bp, health.bp, docs.bp):
+    for blueprint in (predictions.bp, model_info.bp, health.bp, docs.bp, metrics.bp):
         app.register_blueprint(blueprint)
     return app

@@ -14,7 +14,9 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
 import sys  # noqa: E402 - after the thread limits, on purpose
+from pathlib import Path  # noqa: E402
 
+from gunicorn.arbiter import Arbiter  # noqa: E402
 from gunicorn.workers.base import Worker  # noqa: E402
 
 from {{ cookiecutter.package_name }}.config import ConfigError, ServerSettings, Settings  # noqa: E402
@@ -57,6 +59,16 @@ if _runtime.st_uid != os.getuid() or _runtime.st_mode & 0o022:
         "and not be writable by others; remove it or choose another"
     )
 control_socket = str(_server.runtime_dir / "gunicorn.ctl")
+# Prometheus' multiprocess mode: each worker writes its samples to files in this directory and a
+# scrape sums them. Set here, before the app imports prometheus_client; emptied at each start
+# (here, not in on_starting, which runs after a preloaded app has written its own files), or
+# the files of past processes pile up and slow every scrape.
+_metrics_dir = Path(
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_server.runtime_dir / "metrics"))
+)
+_metrics_dir.mkdir(parents=True, exist_ok=True)
+for _stale in _metrics_dir.glob("*.db"):
+    _stale.unlink()
 # The same JSON lines as the app. The app writes one access line per request with the request
 # id and model version, so gunicorn's own access log is off unless GUNICORN_ACCESS_LOG=true;
 # then its lines take both from the response headers.
@@ -75,3 +87,10 @@ def post_worker_init(worker: Worker) -> None:
     holds the version the master loaded at start: it catches up with the alias first.
     """
     worker.wsgi.extensions["model_holder"].watch()
+
+
+def child_exit(server: Arbiter, worker: Worker) -> None:
+    """Keep a dead worker's counts, and drop its gauges, from the summed metrics."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

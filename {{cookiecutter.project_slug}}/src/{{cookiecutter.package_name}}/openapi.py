@@ -102,6 +102,20 @@ def build_spec(max_batch_size: int) -> dict[str, Any]:
             }
         },
     )
+    spec.path(
+        path="/metrics",
+        operations={
+            "get": {
+                "summary": "Prometheus metrics of every worker, summed",
+                "responses": {
+                    "200": {
+                        "description": "Prometheus' text exposition format.",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
+    )
     document = spec.to_dict()
     # The batch limit is a setting, checked before validation; show it in the schema too.
     instances = document["components"]["schemas"]["PredictRequest"]["properties"]["instances"]

@@ -29,6 +29,7 @@ from . import logs
 from .config import Settings
 from .errors import ApiError
 from .features import FEATURES
+from .metrics import MODEL_LOADS, MODEL_SWAPS
 from .predict import predict
 from .reference import typical_instance
 from .registry import LoadedVersion, ModelStore, StoreError, utc_now
@@ -169,6 +170,9 @@ class ModelHolder:
             return
         previous, self.current, self.problem = self.current, loaded, None
         logs.set_process_model_version(str(version))
+        MODEL_LOADS.labels(self.store.name, str(version), "loaded").inc()
+        if previous is not None:
+            MODEL_SWAPS.labels(self.store.name).inc()
         logger.info(
             "model ready" if previous is None else "model swapped",
             extra={
@@ -183,6 +187,7 @@ class ModelHolder:
     def _refuse(self, version: int, error: Exception) -> None:
         problem = str(error) if isinstance(error, StoreError | OSError) else repr(error)
         self.last_refused = {"version": version, "time": utc_now(), "problem": problem}
+        MODEL_LOADS.labels(self.store.name, str(version), "refused").inc()
         if self.current is None:
             self.problem = f"version {version} failed to load or to predict: {problem}"
             logger.error("model not ready", extra={"model": self.store.name, "problem": problem})
