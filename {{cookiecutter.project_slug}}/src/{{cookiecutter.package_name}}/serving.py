@@ -97,6 +97,7 @@ class ModelHolder:
         #: What is wrong with registry.json, while something is.
         self.registry_problem: str | None = None
         self._refresh_lock = threading.Lock()
+        self._watch_lock = threading.Lock()
         self._seen: object = object()  # registry.json's signature at the last look
         self._last_attempt = float("-inf")
         self._watcher_pid: int | None = None
@@ -132,9 +133,12 @@ class ModelHolder:
         Threads do not survive a fork, so each worker starts its own (gunicorn's
         post_worker_init does, before the worker takes a request).
         """
-        if self.poll_seconds <= 0 or self._watcher_pid == os.getpid():
+        if self.poll_seconds <= 0:
             return
-        self._watcher_pid = os.getpid()
+        with self._watch_lock:  # two first requests at once must not start two watches
+            if self._watcher_pid == os.getpid():
+                return
+            self._watcher_pid = os.getpid()
         self.refresh()
         threading.Thread(target=self._poll, name="registry-watch", daemon=True).start()
 
