@@ -52,7 +52,7 @@ def build_metadata(
         "notes": notes,
         "features": list(FEATURES),
         **describe_outputs(model),
-        "libraries": library_versions(),
+        "libraries": dict(library_versions()),
         "metrics": scores,
         "metrics_on": holdout_description if holdout is not None else None,
         "reference": None if reference is None else feature_statistics(reference, FEATURES),

@@ -13,6 +13,7 @@ pickle and joblib run code on load, and what runs is exactly what was checked.
 
 from __future__ import annotations
 
+import functools
 import getpass
 import hashlib
 import json
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 
 from filelock import FileLock, Timeout
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
@@ -45,6 +46,7 @@ REGISTRY_FILE = "registry.json"
 LOCK_FILE = ".lock"
 STAGING_PREFIX = ".staging-"
 LOCK_TIMEOUT_SECONDS = 30
+SHA256_HEX = validate.Regexp(r"^[0-9a-f]{64}$")
 
 
 class StoreError(Exception):
@@ -120,10 +122,10 @@ class _MetadataSchema(Schema):
     task = fields.String(required=True)
     features = fields.List(fields.String(), required=True)
     created_at = fields.String(required=True)
-    sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    sha256 = fields.String(required=True, validate=SHA256_HEX)
     files = fields.Dict(
         keys=fields.String(validate=_relative_path),
-        values=fields.String(validate=validate.Regexp(r"^[0-9a-f]{64}$")),
+        values=fields.String(validate=SHA256_HEX),
         required=True,
         validate=validate.Length(min=1, error="Records no artifact file."),
     )
@@ -140,6 +142,7 @@ def _check_structure(schema: Schema, data: Any, path: Path) -> None:
         raise StoreError(f"{path} is damaged ({details}); restore it from a backup")
 
 
+@functools.cache  # installed versions do not change while a process runs
 def library_versions() -> dict[str, str]:
     """Python's version and that of each library the serializer's models depend on."""
     versions = {"python": platform.python_version()}
@@ -155,12 +158,19 @@ def _major_minor(text: str) -> tuple[str, ...]:
     return tuple(text.split(".")[:2])
 
 
-def sha256_file(path: Path) -> str:
+def _copy_hashing(reader: BinaryIO, writer: BinaryIO | None = None) -> str:
+    """sha256 of everything read from ``reader``, written on to ``writer`` as it goes."""
     digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
+    for block in iter(lambda: reader.read(1 << 20), b""):
+        digest.update(block)
+        if writer is not None:
+            writer.write(block)
     return digest.hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    with open(path, "rb") as file:
+        return _copy_hashing(file)
 
 
 def hash_files(directory: Path) -> dict[str, str]:
@@ -176,13 +186,9 @@ def artifact_names(directory: Path) -> list[str]:
 
 def copy_hashing(source: Path, destination: Path) -> str:
     """Copy one file, hashing exactly the bytes copied; return their sha256."""
-    digest = hashlib.sha256()
     destination.parent.mkdir(parents=True, exist_ok=True)
     with open(source, "rb") as reader, open(destination, "wb") as writer:
-        for block in iter(lambda: reader.read(1 << 20), b""):
-            digest.update(block)
-            writer.write(block)
-    return digest.hexdigest()
+        return _copy_hashing(reader, writer)
 
 
 def version_digest(files: dict[str, str]) -> str:
@@ -413,7 +419,7 @@ class ModelStore:
         word; ALLOW_LIBRARY_MISMATCH=true loads them anyway, with a warning.
         """
         recorded = metadata.get("libraries") or {}
-        installed = library_versions()
+        installed = library_versions()  # cached: read, never changed
         mismatches = [
             f"{name} {recorded[name]} (here {installed[name]})"
             for name in serializer.LIBRARIES
