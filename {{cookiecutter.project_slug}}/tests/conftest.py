@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import pickle
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +20,17 @@ from {{ cookiecutter.package_name }}.example_data import load_example_data
 from {{ cookiecutter.package_name }}.features import FEATURES
 from {{ cookiecutter.package_name }}.reference import typical_instance
 from {{ cookiecutter.package_name }}.registration import train_example
-from {{ cookiecutter.package_name }}.registry import ModelStore
+from {{ cookiecutter.package_name }}.registry import REGISTRY_FILE, ModelStore
+
+
+class _CreatesMarkerWhenLoaded:
+    """Unpickling this runs code: it creates a marker file. Proves what is deserialized."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple:
+        return (Path.touch, (self.marker,))
 
 
 @pytest.fixture(scope="session")
@@ -121,3 +133,27 @@ def unset_env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
             monkeypatch.delenv(name)
 
     return unset
+
+
+@pytest.fixture
+def code_running_pickle(tmp_path: Path) -> tuple[bytes, Path]:
+    """A pickle that creates a marker file when it is loaded, and the marker's path."""
+    marker = tmp_path / "code-ran"
+    return pickle.dumps(_CreatesMarkerWhenLoaded(marker)), marker
+
+
+@pytest.fixture
+def move_alias_unchecked(store: ModelStore) -> Callable[[int], None]:
+    """Point production at a version as a hand edit or another tool might: unverified."""
+
+    def move(version: int) -> None:
+        path = store.directory / REGISTRY_FILE
+        registry = json.loads(path.read_text())
+        registry["history"].append(
+            {"time": "t", "action": "promote", "alias": "production",
+             "from": registry["aliases"]["production"], "to": version, "reason": "", "user": "x"}
+        )  # fmt: skip
+        registry["aliases"]["production"] = version
+        path.write_text(json.dumps(registry))
+
+    return move

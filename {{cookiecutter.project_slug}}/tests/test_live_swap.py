@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import pickle
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,32 +16,10 @@ from {{ cookiecutter.package_name }}.registration import train_example
 from {{ cookiecutter.package_name }}.registry import REGISTRY_FILE, ModelStore
 
 
-class _CreatesMarkerWhenLoaded:
-    """Unpickling this runs code: it creates a marker file."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple:
-        return (Path.touch, (self.marker,))
-
-
 def served_version(app: Flask, records: list[dict[str, float]]) -> str:
     response = app.test_client().post("/v1/predict", json={"instances": records[:1]})
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.headers["X-Model-Version"]
-
-
-def point_alias_without_checks(store: ModelStore, version: int) -> None:
-    """Move production the way a hand edit or another tool might: no verification."""
-    path = store.directory / REGISTRY_FILE
-    registry = json.loads(path.read_text())
-    registry["history"].append(
-        {"time": "t", "action": "promote", "alias": "production",
-         "from": registry["aliases"]["production"], "to": version, "reason": "", "user": "x"}
-    )  # fmt: skip
-    registry["aliases"]["production"] = version
-    path.write_text(json.dumps(registry))
 
 
 def test_promote_and_rollback_are_served_after_a_refresh(
@@ -83,13 +59,16 @@ def test_a_request_keeps_the_version_it_started_with(
 
 
 def test_a_tampered_new_version_is_never_deserialized_nor_served(
-    app: Flask, store: ModelStore, records: list[dict[str, float]], tmp_path: Path
+    app: Flask,
+    store: ModelStore,
+    records: list[dict[str, float]],
+    code_running_pickle: tuple[bytes, Path],
+    move_alias_unchecked: Callable[[int], None],
 ) -> None:
     train_example(store)
-    marker = tmp_path / "code-ran"
-    artifact = store.version_dir(2) / serializer.ARTIFACT
-    artifact.write_bytes(pickle.dumps(_CreatesMarkerWhenLoaded(marker)))
-    point_alias_without_checks(store, 2)
+    payload, marker = code_running_pickle
+    (store.version_dir(2) / serializer.ARTIFACT).write_bytes(payload)
+    move_alias_unchecked(2)
     holder = app.extensions["model_holder"]
     holder.refresh()
     assert served_version(app, records) == "1"

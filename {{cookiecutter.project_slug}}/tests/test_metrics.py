@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from flask import Flask
@@ -10,7 +9,7 @@ from prometheus_client import REGISTRY
 
 from {{ cookiecutter.package_name }} import serializer
 from {{ cookiecutter.package_name }}.registration import train_example
-from {{ cookiecutter.package_name }}.registry import REGISTRY_FILE, ModelStore
+from {{ cookiecutter.package_name }}.registry import ModelStore
 
 
 def count(name: str, **labels: str) -> float:
@@ -25,7 +24,9 @@ def test_metrics_are_prometheus_text(client: Flask) -> None:
 
 
 def test_loads_swaps_and_refusals_are_counted(
-    make_app: Callable[..., Flask], store: ModelStore
+    make_app: Callable[..., Flask],
+    store: ModelStore,
+    move_alias_unchecked: Callable[[int], None],
 ) -> None:
     loaded = {"model": store.name, "version": "1", "outcome": "loaded"}
     before = count("model_loads_total", **loaded)
@@ -41,8 +42,6 @@ def test_loads_swaps_and_refusals_are_counted(
     refusals = count("model_loads_total", **refused)
     train_example(store)
     (store.version_dir(3) / serializer.ARTIFACT).write_bytes(b"tampered")
-    registry = json.loads((store.directory / REGISTRY_FILE).read_text())
-    registry["aliases"]["production"] = 3  # moved without the CLI's verification
-    (store.directory / REGISTRY_FILE).write_text(json.dumps(registry))
+    move_alias_unchecked(3)
     app.extensions["model_holder"].refresh()
     assert count("model_loads_total", **refused) == refusals + 1

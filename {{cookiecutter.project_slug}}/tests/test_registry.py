@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import multiprocessing
-import pickle
 import threading
 from pathlib import Path
 from typing import Any
@@ -22,16 +21,6 @@ from {{ cookiecutter.package_name }}.registry import (
     StoreError,
     sha256_file,
 )
-
-
-class _CreatesMarkerWhenLoaded:
-    """Unpickling this runs code: it creates a marker file. Proves what is deserialized."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple:
-        return (Path.touch, (self.marker,))
 
 
 def test_metadata_records_what_serving_and_monitoring_need(store: ModelStore) -> None:
@@ -85,11 +74,10 @@ def test_load_gives_a_working_model(store: ModelStore) -> None:
 
 
 def test_tampered_artifact_is_refused_before_it_is_deserialized(
-    store: ModelStore, tmp_path: Path
+    store: ModelStore, code_running_pickle: tuple[bytes, Path]
 ) -> None:
-    marker = tmp_path / "code-ran"
-    artifact = store.version_dir(1) / serializer.ARTIFACT
-    artifact.write_bytes(pickle.dumps(_CreatesMarkerWhenLoaded(marker)))
+    payload, marker = code_running_pickle
+    (store.version_dir(1) / serializer.ARTIFACT).write_bytes(payload)
 
     with pytest.raises(IntegrityError, match=f"{serializer.ARTIFACT}: sha256 is") as refused:
         store.load(1)
