@@ -15,8 +15,7 @@ import sys
 # this file.
 ANSWERS: dict = json.loads({{ cookiecutter | tojson | tojson }})
 
-# The frameworks this version of the template bakes; the others are refused as "not yet".
-BUILT_FRAMEWORKS = ("sklearn",)
+# Each framework and the formats its models are saved in; "auto" picks the first.
 SERIALIZERS = {
     "sklearn": ("joblib", "pickle"),
     "pytorch": ("torch_state_dict",),
@@ -114,11 +113,8 @@ def check_features(answers: dict) -> str | None:
 
 def check_framework(answers: dict) -> str | None:
     framework = answers["framework"]
-    if framework not in BUILT_FRAMEWORKS:
-        return (
-            f"framework {framework!r} is not built by this version of the template yet; "
-            f"choose: {', '.join(BUILT_FRAMEWORKS)}."
-        )
+    if framework not in SERIALIZERS:
+        return f"framework {framework!r} is not one of: {', '.join(SERIALIZERS)}."
     return None
 
 

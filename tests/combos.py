@@ -1,8 +1,7 @@
 """The bakes the template is tested with: a covering set with readable ids.
 
-Every value of every prompt is baked at least once, and the options that interact (how the
-model is saved, what it predicts) as a full product. ``framework`` has one buildable value in
-this version; the refused ones are covered by the pre-gen hook tests.
+Every value of every prompt is baked at least once, and the options that interact as a full
+product: every framework with every task and each of its serializers ("auto" included).
 """
 
 from __future__ import annotations
@@ -50,6 +49,26 @@ def _combos() -> list[Combo]:
                 },
             )
         )
+    # PyTorch and TensorFlow: each with each task, by "auto" and by the explicit serializer.
+    for framework, serializer, task, iris in (
+        ("pytorch", "auto", "classification", True),
+        ("pytorch", "torch_state_dict", "regression", False),
+        ("tensorflow", "savedmodel", "classification", True),
+        ("tensorflow", "auto", "regression", False),
+    ):
+        combos.append(
+            Combo(
+                f"{framework}-{serializer}-{task}-{'iris' if iris else 'custom'}",
+                {
+                    "project_name": f"{framework} {task[:5]} service".title(),
+                    **({} if iris else {"model_name": f"{framework}-{task[:5]}"}),
+                    "framework": framework,
+                    "serializer": serializer,
+                    "task": task,
+                    "features": IRIS if iris else CUSTOM[task],
+                },
+            )
+        )
     combos.append(
         Combo(
             "sklearn-one-feature-long-names",
@@ -67,3 +86,5 @@ def _combos() -> list[Combo]:
 
 COMBOS = _combos()
 DEFAULT = COMBOS[0]
+#: The bakes the end-to-end tests serve under gunicorn: one per framework, on the iris data.
+SERVED = [DEFAULT, *(c for c in COMBOS if c.framework != "sklearn" and c.id.endswith("-iris"))]

@@ -36,18 +36,31 @@ def project_venv() -> Callable[[Path], Path]:
 
 
 @pytest.fixture(scope="session")
-def installed(
+def install(
     bake: Callable[[Combo], Path],
     project_venv: Callable[[Path], Path],
     tmp_path_factory: pytest.TempPathFactory,
-) -> Installed:
-    """The default bake built as a wheel and installed: packaging, data and console script."""
-    project = bake(DEFAULT)
-    python = project_venv(project) / "bin" / "python"
-    return Installed.install(project, python, tmp_path_factory.mktemp("site"))
+) -> Callable[[Combo], Installed]:
+    """A bake built as a wheel and installed (packaging, data and console script), once each."""
+    done: dict[str, Installed] = {}
+
+    def _install(combo: Combo) -> Installed:
+        if combo.id not in done:
+            project = bake(combo)
+            python = project_venv(project) / "bin" / "python"
+            done[combo.id] = Installed.install(project, python, tmp_path_factory.mktemp("site"))
+        return done[combo.id]
+
+    return _install
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
+def installed(install: Callable[[Combo], Installed]) -> Installed:
+    """The default bake, installed (a test module may override this with other bakes)."""
+    return install(DEFAULT)
+
+
+@pytest.fixture(scope="module")
 def start_server(
     installed: Installed, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Callable[..., Server]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -60,6 +61,16 @@ class Installed:
         pip = [str(python), "-m", "pip", "install", "--quiet", "--no-deps"]
         run([*pip, "--target", str(site), str(project)])
         return cls(project, python, site, site / "bin" / project.name)
+
+    @property
+    def package(self) -> str:
+        return next((self.project / "src").iterdir()).name
+
+    @property
+    def serializer(self) -> str:
+        """The serializer the bake resolved (never "auto"), as its metadata.json records it."""
+        text = (self.project / "src" / self.package / "serializer.py").read_text()
+        return re.search(r'^NAME = "(\w+)"$', text, re.MULTILINE).group(1)
 
     def env(self, store: Path, **extra: str) -> dict[str, str]:
         return clean_env(PYTHONPATH=str(self.site), MODEL_STORE=str(store), **extra)

@@ -88,6 +88,8 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
     }
     if iris:
         files.add(f"{package}/data/iris.csv")
+    if combo.framework != "sklearn":
+        files.add(f"{package}/model.py")  # the network's architecture
     return files
 
 
@@ -147,6 +149,37 @@ def test_features_become_the_request_schema(baked: tuple[Combo, Path]) -> None:
     schemas = next(project.glob("src/*/schemas.py")).read_text(encoding="utf-8")
     fields = re.findall(r"^    (\w+) = JSONNumber\(required=True\)$", schemas, re.MULTILINE)
     assert fields == features
+
+
+# What each framework imports and pins; a bake has its own and none of the others'.
+FRAMEWORK_MODULES = {
+    "sklearn": ("sklearn", "joblib"),
+    "pytorch": ("torch",),
+    "tensorflow": ("tensorflow", "keras"),
+}
+FRAMEWORK_PINS = {
+    "sklearn": "scikit-learn==",
+    "pytorch": "torch==2.13.0",  # the CPU build on these machines; see README
+    "tensorflow": "tensorflow-cpu==",
+}
+
+
+def test_only_the_chosen_framework_is_imported_and_pinned(baked: tuple[Combo, Path]) -> None:
+    combo, project = baked
+    imported = set()
+    for path in project.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    pins = (project / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    for framework, modules in FRAMEWORK_MODULES.items():
+        chosen = framework == combo.framework
+        assert chosen == bool(imported & set(modules)), (framework, imported & set(modules))
+        assert chosen == any(pin.startswith(FRAMEWORK_PINS[framework]) for pin in pins), framework
+    source = "".join(path.read_text(encoding="utf-8") for path in project.glob("src/*/*.py"))
+    assert "FRAMEWORK ==" not in source  # no branch on the framework at run time
 
 
 def test_dev_tool_pins_match_the_template() -> None:

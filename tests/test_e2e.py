@@ -1,5 +1,5 @@
-"""Slow layer: the default bake, installed as a package, served by real gunicorn, driven as a
-client would drive it. Traffic goes to 127.0.0.1 only; every process started here is stopped
+"""Slow layer: one bake per framework, installed as a package, served by real gunicorn, driven
+as a client would drive it. Traffic goes to 127.0.0.1 only; every process started here is stopped
 by its pid.
 """
 
@@ -16,12 +16,19 @@ from pathlib import Path
 import pytest
 from openapi_spec_validator import validate as validate_openapi
 
+from combos import SERVED, Combo
 from http_client import Answer, request, wait_for
 from served import SETOSA, Installed, Server
 
 pytestmark = pytest.mark.slow
 
 VIRGINICA = {"sepal_length": 6.9, "sepal_width": 3.1, "petal_length": 5.7, "petal_width": 2.2}
+
+
+@pytest.fixture(scope="module", params=SERVED, ids=[combo.id for combo in SERVED])
+def installed(request: pytest.FixtureRequest, install: Callable[[Combo], Installed]) -> Installed:
+    """One bake per framework, installed; every test here runs against each."""
+    return install(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -131,13 +138,13 @@ def test_an_unsafe_request_id_is_replaced(server: Server) -> None:
     assert len(answer.headers["x-request-id"]) == 32
 
 
-def test_model_info_and_openapi(server: Server, store: Path) -> None:
+def test_model_info_and_openapi(server: Server, store: Path, installed: Installed) -> None:
     info = request(server.port, "GET", "/v1/model").json()
     metadata = json.loads((store / "iris" / "1" / "metadata.json").read_text())
     assert (info["version"], info["sha256"], info["serializer"]) == (
         "1",
         metadata["sha256"],
-        "joblib",
+        installed.serializer,
     )
     document = request(server.port, "GET", "/openapi.json").json()
     validate_openapi(document)
@@ -161,10 +168,13 @@ def test_concurrent_clients_are_served_by_both_workers(server: Server) -> None:
     assert len(pids) == 2
 
 
-def test_every_log_line_is_json_with_request_and_model(server: Server) -> None:
+def test_every_log_line_is_json_with_request_and_model(
+    server: Server, installed: Installed
+) -> None:
     lines = server.lines()  # parsing fails on a line that is not JSON
     loggers = {line["logger"] for line in lines}
-    assert {"gunicorn.error", "iris_classifier.access", "iris_classifier.serving"} <= loggers
+    package = installed.package
+    assert {"gunicorn.error", f"{package}.access", f"{package}.serving"} <= loggers
     requests = [line for line in lines if line["message"] == "request"]
     assert requests
     for line in requests:
@@ -199,13 +209,14 @@ def test_tampered_model_is_refused_at_start(
 ) -> None:
     store = tmp_path / "models"
     installed.cli(store, "train-example")
-    artifact = store / "iris" / "1" / "model.joblib"
+    name = min(json.loads((store / "iris" / "1" / "metadata.json").read_text())["files"])
+    artifact = store / "iris" / "1" / name
     artifact.write_bytes(artifact.read_bytes()[:-1] + b"\x00")
     server = start_server(store)
     wait_for(server.port, "/livez", 200)
     answer = request(server.port, "GET", "/readyz")
     assert answer.status == 503
-    assert "model.joblib: sha256 is" in answer.json()["error"]["message"]
+    assert f"{name}: sha256 is" in answer.json()["error"]["message"]
 
 
 def test_a_bad_setting_stops_start_up_in_one_line(installed: Installed, tmp_path: Path) -> None:

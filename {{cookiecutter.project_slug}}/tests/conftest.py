@@ -139,7 +139,18 @@ def unset_env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
 def code_running_pickle(tmp_path: Path) -> tuple[bytes, Path]:
     """A pickle that creates a marker file when it is loaded, and the marker's path."""
     marker = tmp_path / "code-ran"
-    return pickle.dumps(_CreatesMarkerWhenLoaded(marker)), marker
+    # Protocol 2: the one torch.load expects, so it is refused for what it does, not its form.
+    return pickle.dumps(_CreatesMarkerWhenLoaded(marker), protocol=2), marker
+
+
+@pytest.fixture
+def artifact_file(store: ModelStore) -> Callable[[int], Path]:
+    """A file of a version's artifact: the one to tamper with, and the name errors give."""
+
+    def first_file(version: int) -> Path:
+        return store.version_dir(version) / min(store.metadata(version)["files"])
+
+    return first_file
 
 
 @pytest.fixture

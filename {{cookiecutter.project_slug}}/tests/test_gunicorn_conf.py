@@ -37,7 +37,7 @@ def test_settings_from_the_environment(
     config = load_config(PORT="9123", WEB_CONCURRENCY="3", THREADS="4", RUNTIME_DIR=str(tmp_path))
     assert config.bind == "127.0.0.1:9123"
     assert (config.workers, config.threads) == (3, 4)
-    assert config.preload_app is True
+    assert config.preload_app is {{ cookiecutter.framework == "sklearn" }}  # see gunicorn_conf.py
     assert config.control_socket == str(tmp_path / "gunicorn.ctl")
     assert config.logconfig_dict["formatters"]["json"]
     assert config.logconfig_dict["loggers"]["gunicorn.access"]["level"] == "WARNING"

@@ -44,14 +44,15 @@ def test_becomes_ready_once_a_model_is_promoted(tmp_path: Path, empty_store_app:
 
 
 def test_tampered_artifact_is_not_ready_and_names_the_file(
-    store: ModelStore, make_app: Callable[..., Flask]
+    store: ModelStore, make_app: Callable[..., Flask], artifact_file: Callable[[int], Path]
 ) -> None:
-    artifact = store.version_dir(1) / serializer.ARTIFACT
+    artifact = artifact_file(1)
     artifact.write_bytes(artifact.read_bytes() + b"\0")
+    name = artifact.relative_to(store.version_dir(1)).as_posix()
     response = make_app().test_client().get("/readyz")
     assert response.status_code == 503
     message = response.get_json()["error"]["message"]
-    assert f"version 1 failed verification: {serializer.ARTIFACT}: sha256 is" in message
+    assert f"version 1 failed verification: {name}: sha256 is" in message
 
 
 def test_model_info(client: FlaskClient, store: ModelStore) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from {{ cookiecutter.package_name }} import serializer, serving
+from {{ cookiecutter.package_name }} import serving
 from {{ cookiecutter.package_name }}.api import predictions
 from {{ cookiecutter.package_name }}.registration import train_example
 from {{ cookiecutter.package_name }}.registry import REGISTRY_FILE, ModelStore
@@ -64,10 +64,11 @@ def test_a_tampered_new_version_is_never_deserialized_nor_served(
     records: list[dict[str, float]],
     code_running_pickle: tuple[bytes, Path],
     move_alias_unchecked: Callable[[int], None],
+    artifact_file: Callable[[int], Path],
 ) -> None:
     train_example(store)
     payload, marker = code_running_pickle
-    (store.version_dir(2) / serializer.ARTIFACT).write_bytes(payload)
+    artifact_file(2).write_bytes(payload)
     move_alias_unchecked(2)
     holder = app.extensions["model_holder"]
     holder.refresh()
@@ -75,7 +76,7 @@ def test_a_tampered_new_version_is_never_deserialized_nor_served(
     assert not marker.exists()
     refused = app.test_client().get("/v1/model").get_json()["last_refused"]
     assert refused["version"] == 2
-    assert f"{serializer.ARTIFACT}: sha256 is" in refused["problem"]
+    assert f"{artifact_file(2).name}: sha256 is" in refused["problem"]
 
 
 def test_a_version_that_fails_its_warm_up_is_not_swapped_in(

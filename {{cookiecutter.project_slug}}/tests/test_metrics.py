@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from flask import Flask
 from prometheus_client import REGISTRY
 
-from {{ cookiecutter.package_name }} import serializer
 from {{ cookiecutter.package_name }}.registration import train_example
 from {{ cookiecutter.package_name }}.registry import ModelStore
 
@@ -27,6 +27,7 @@ def test_loads_swaps_and_refusals_are_counted(
     make_app: Callable[..., Flask],
     store: ModelStore,
     move_alias_unchecked: Callable[[int], None],
+    artifact_file: Callable[[int], Path],
 ) -> None:
     loaded = {"model": store.name, "version": "1", "outcome": "loaded"}
     before = count("model_loads_total", **loaded)
@@ -41,7 +42,7 @@ def test_loads_swaps_and_refusals_are_counted(
     refused = {"model": store.name, "version": "3", "outcome": "refused"}
     refusals = count("model_loads_total", **refused)
     train_example(store)
-    (store.version_dir(3) / serializer.ARTIFACT).write_bytes(b"tampered")
+    artifact_file(3).write_bytes(b"tampered")
     move_alias_unchecked(3)
     app.extensions["model_holder"].refresh()
     assert count("model_loads_total", **refused) == refusals + 1

@@ -6,6 +6,7 @@ import itertools
 import json
 import multiprocessing
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,23 +14,26 @@ import pytest
 
 from {{ cookiecutter.package_name }} import FRAMEWORK, TASK, serializer
 from {{ cookiecutter.package_name }}.features import FEATURES
+from {{ cookiecutter.package_name }}.predict import predict
+from {{ cookiecutter.package_name }}.reference import typical_instance
 from {{ cookiecutter.package_name }}.registration import train_example
 from {{ cookiecutter.package_name }}.registry import (
     REGISTRY_FILE,
     IntegrityError,
     ModelStore,
     StoreError,
+    hash_files,
     sha256_file,
 )
 
 
 def test_metadata_records_what_serving_and_monitoring_need(store: ModelStore) -> None:
     metadata = store.metadata(1)
-    artifact = store.version_dir(1) / serializer.ARTIFACT
     assert metadata["framework"] == FRAMEWORK
     assert metadata["serializer"] == serializer.NAME
     assert metadata["task"] == TASK
-    assert metadata["files"] == {serializer.ARTIFACT: sha256_file(artifact)}
+    assert metadata["files"] == hash_files(store.version_dir(1))
+    assert serializer.ARTIFACT in {name.split("/")[0] for name in metadata["files"]}
     assert len(metadata["sha256"]) == 64
     assert metadata["features"] == list(FEATURES)
     assert metadata["created_at"].endswith("+00:00")
@@ -44,11 +48,11 @@ def test_metadata_records_what_serving_and_monitoring_need(store: ModelStore) ->
 
 def test_versions_are_numbered_and_never_rewritten(store: ModelStore) -> None:
     first = store.version_dir(1)
-    before = {path.name: path.read_bytes() for path in first.iterdir()}
+    before = {**hash_files(first), "metadata.json": sha256_file(first / "metadata.json")}
     assert train_example(store) == 2
     assert train_example(store) == 3
     assert store.versions() == [1, 2, 3]
-    assert {path.name: path.read_bytes() for path in first.iterdir()} == before
+    assert {**hash_files(first), "metadata.json": sha256_file(first / "metadata.json")} == before
     assert not [path for path in store.directory.iterdir() if path.name.startswith(".staging")]
 
 
@@ -70,33 +74,36 @@ def test_load_gives_a_working_model(store: ModelStore) -> None:
     loaded = store.load(1)
     assert loaded.version == 1
     assert loaded.metadata == store.metadata(1)
-    assert hasattr(loaded.model, "predict")
+    assert len(predict(loaded.model, [typical_instance(None, FEATURES)])) == 1
 
 
 def test_tampered_artifact_is_refused_before_it_is_deserialized(
-    store: ModelStore, code_running_pickle: tuple[bytes, Path]
+    store: ModelStore,
+    artifact_file: Callable[[int], Path],
+    code_running_pickle: tuple[bytes, Path],
 ) -> None:
     payload, marker = code_running_pickle
-    (store.version_dir(1) / serializer.ARTIFACT).write_bytes(payload)
+    tampered = artifact_file(1)
+    tampered.write_bytes(payload)
+    name = tampered.relative_to(store.version_dir(1)).as_posix()
 
-    with pytest.raises(IntegrityError, match=f"{serializer.ARTIFACT}: sha256 is") as refused:
+    with pytest.raises(IntegrityError, match=f"{name}: sha256 is") as refused:
         store.load(1)
-    assert refused.value.file == serializer.ARTIFACT
-    assert not marker.exists()
-
-    # The control: this file really runs code when deserialized.
-    serializer.load(store.version_dir(1))
-    assert marker.exists()
+    assert refused.value.file == name
+    assert not marker.exists()  # test_serializer.py shows what loading such a file does
 
 
-def test_missing_and_unexpected_files_fail_verification(store: ModelStore) -> None:
+def test_missing_and_unexpected_files_fail_verification(
+    store: ModelStore, artifact_file: Callable[[int], Path]
+) -> None:
     extra = store.version_dir(1) / "extra.bin"
     extra.write_bytes(b"x")
     with pytest.raises(IntegrityError, match=r"extra\.bin: not part of the registered version"):
         store.verify(1)
     extra.unlink()
-    (store.version_dir(1) / serializer.ARTIFACT).unlink()
-    with pytest.raises(IntegrityError, match=f"{serializer.ARTIFACT}: missing"):
+    missing = artifact_file(1)
+    missing.unlink()
+    with pytest.raises(IntegrityError, match=f"{missing.name}: missing"):
         store.verify(1)
 
 
@@ -144,9 +151,11 @@ def test_aliases_are_independent(store: ModelStore) -> None:
         store.rollback(alias="staging")
 
 
-def test_promote_refuses_a_tampered_version(store: ModelStore) -> None:
+def test_promote_refuses_a_tampered_version(
+    store: ModelStore, artifact_file: Callable[[int], Path]
+) -> None:
     train_example(store)
-    artifact = store.version_dir(2) / serializer.ARTIFACT
+    artifact = artifact_file(2)
     artifact.write_bytes(artifact.read_bytes()[:-1])
     with pytest.raises(IntegrityError):
         store.promote(2)
@@ -223,18 +232,18 @@ def test_a_version_for_other_features_is_refused(store: ModelStore) -> None:
 def test_load_deserializes_a_private_copy_of_the_checked_bytes(
     store: ModelStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seen: list[tuple[Path, str]] = []
+    seen: list[tuple[Path, dict[str, str]]] = []
     real_load = serializer.load
 
-    def spying_load(directory: Path) -> object:
-        seen.append((directory, sha256_file(directory / serializer.ARTIFACT)))
-        return real_load(directory)
+    def spying_load(directory: Path, metadata: dict[str, Any]) -> object:
+        seen.append((directory, hash_files(directory)))
+        return real_load(directory, metadata)
 
     monkeypatch.setattr(serializer, "load", spying_load)
     store.load(1)
-    [(directory, digest)] = seen
+    [(directory, digests)] = seen
     assert directory != store.version_dir(1)
-    assert digest == store.metadata(1)["files"][serializer.ARTIFACT]
+    assert digests == store.metadata(1)["files"]
     assert not directory.exists()  # removed once loaded
 
 

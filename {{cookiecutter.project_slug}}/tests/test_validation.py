@@ -60,11 +60,22 @@ def test_bad_feature_value_names_the_field(
     assert_invalid(post(client, body_with(value_text, instance)), f"instances.0.{FIRST}", problem)
 
 
+{% if cookiecutter.framework == "sklearn" -%}
 def test_the_largest_allowed_magnitude_is_scored(
     client: FlaskClient, instance: dict[str, float]
 ) -> None:
     response = post(client, body_with("-1e100", instance))
     assert response.status_code == 200, response.get_data(as_text=True)
+{%- else -%}
+def test_a_magnitude_beyond_float32_is_unscorable_not_an_error(
+    client: FlaskClient, instance: dict[str, float]
+) -> None:
+    # Valid JSON within the API's bound, but infinite in the network's float32.
+    response = post(client, body_with("-1e100", instance))
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert response.get_json()["error"]["code"] == "unscorable_input"
+    assert list(response.get_json()["error"]["fields"]) == ["instances.0"]
+{%- endif %}
 
 
 def test_a_repeated_key_is_refused(client: FlaskClient, instance: dict[str, float]) -> None:

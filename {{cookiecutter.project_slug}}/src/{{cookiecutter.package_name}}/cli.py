@@ -19,7 +19,7 @@ from marshmallow import ValidationError
 
 from .config import ConfigError, ServerSettings, Settings
 from .errors import flatten_messages
-from .records import RecordsError, read_instances
+from .records import RecordsError, read_instances{{ ', read_json_object' if cookiecutter.framework != 'sklearn' }}
 from .registration import register_artifact, train_example
 from .registry import ModelStore, StoreError
 from .schemas import InstanceSchema
@@ -79,7 +79,15 @@ def models() -> None:
 
 
 @models.command("register")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+{%- if cookiecutter.framework != "sklearn" %}
+@click.option(
+    "--model-metadata",
+    "model_metadata_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON object of what loading the model needs besides its files (see README.md).",
+)
+{%- endif %}
 @click.option(
     "--reference-data",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -89,19 +97,42 @@ def models() -> None:
 @click.option("--notes", default="", help="Free text kept in the version's metadata.")
 @click.option("--promote", is_flag=True, help="Point the alias at the new version.")
 def register_command(
-    path: Path, reference_data: Path | None, target: str | None, notes: str, promote: bool
+    path: Path,
+{%- if cookiecutter.framework != "sklearn" %}
+    model_metadata_file: Path | None,
+{%- endif %}
+    reference_data: Path | None,
+    target: str | None,
+    notes: str,
+    promote: bool,
 ) -> None:
+{%- if cookiecutter.framework == "sklearn" %}
     """Register PATH, a model file saved in a notebook, as the next version.
 
     Loading a pickle or joblib file runs code from it: register only files you trust.
     """
+{%- elif cookiecutter.framework == "pytorch" %}
+    """Register PATH, a state_dict saved with torch.save in a notebook, as the next version.
+
+    The state_dict is loaded with weights_only=True: tensors only, no code.
+    """
+{%- else %}
+    """Register PATH, a SavedModel directory exported in a notebook, as the next version."""
+{%- endif %}
     if target and not reference_data:
         raise click.UsageError("--target names a column of --reference-data; give both")
     settings = _settings()
     store = ModelStore.from_settings(settings)
     with _clean_errors():
         version = register_artifact(
-            store, path, reference_data=reference_data, target=target, notes=notes
+            store,
+            path,
+{%- if cookiecutter.framework != "sklearn" %}
+            model_metadata=read_json_object(model_metadata_file) if model_metadata_file else None,
+{%- endif %}
+            reference_data=reference_data,
+            target=target,
+            notes=notes,
         )
         if promote:
             store.promote(version, settings.model_alias, reason=f"models register {path.name}")

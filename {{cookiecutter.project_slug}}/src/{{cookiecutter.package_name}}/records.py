@@ -65,17 +65,25 @@ def numeric_rows(path: Path, rows: Sequence[dict[str, str]]) -> list[dict[str, f
     return records
 
 
+def read_json_object(path: Path) -> dict[str, Any]:
+    """The JSON object a file holds."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as error:
+        raise RecordsError(f"cannot read {path} as JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise RecordsError(f"{path} must hold a JSON object")
+    return data
+
+
 def read_instances(path: Path) -> list[Any]:
     """The records to score in ``path``: a CSV of exactly the features, or request-shaped JSON.
 
     JSON records are returned as found, to be validated like a request's.
     """
     if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, RecursionError) as error:
-            raise RecordsError(f"cannot read {path} as JSON: {error}") from None
-        if not isinstance(data, dict) or not isinstance(data.get("instances"), list):
+        data = read_json_object(path)
+        if not isinstance(data.get("instances"), list):
             raise RecordsError(f"{path} must hold a JSON object with an 'instances' array")
         return data["instances"]
     if path.suffix.lower() == ".csv":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from . import serializer
 from .evaluation import metrics, parse_target
 from .example_data import load_example_data
 from .features import FEATURES
-from .predict import describe_outputs, predict
+from .predict import describe_model, predict
 from .records import read_reference_data
 from .reference import feature_statistics, typical_instance
 from .registry import ModelStore, StoreError, library_versions
@@ -51,7 +51,7 @@ def build_metadata(
         "source": source,
         "notes": notes,
         "features": list(FEATURES),
-        **describe_outputs(model),
+        **describe_model(model),
         "libraries": dict(library_versions()),
         "metrics": scores,
         "metrics_on": holdout_description if holdout is not None else None,
@@ -66,39 +66,42 @@ def train_example(store: ModelStore, *, notes: str = "", seed: int = 0) -> int:
     cut = int(len(order) * (1 - HOLDOUT_FRACTION))
     train, test = order[:cut], order[cut:]
     model = fit(features[train], targets[train])
-    metadata = build_metadata(
-        model,
-        reference=features[train],
-        holdout=(features[test], targets[test].tolist()),
-        holdout_description=f"holdout: {len(test)} of {len(order)} example records",
-        source="train-example",
-        notes=notes,
-    )
-    return store.register(lambda folder: serializer.save(model, folder), metadata)
+    with tempfile.TemporaryDirectory() as scratch:
+        saved = Path(scratch)
+        serializer.save(model, saved)
+        return _register_saved(
+            store,
+            saved,
+            describe_model(model),
+            reference=features[train],
+            holdout=(features[test], targets[test].tolist()),
+            holdout_description=f"holdout: {len(test)} of {len(order)} example records",
+            source="train-example",
+            notes=notes,
+        )
 
 
 def register_artifact(
     store: ModelStore,
     artifact: Path,
     *,
+    model_metadata: Mapping[str, Any] | None = None,
     reference_data: Path | None = None,
     target: str | None = None,
     notes: str = "",
 ) -> int:
-    """Register a model file saved elsewhere (a notebook, say); return its version.
+    """Register a model saved elsewhere (a notebook, say); return its version.
 
-    The file is loaded once to test it, which runs its code: register only files you trust.
-    The store keeps a byte-for-byte copy, hashed.
+    ``model_metadata`` is what loading it needs besides its files (see
+    ``predict.describe_model``). The model is loaded once to test it, which may run code from
+    it: register only what you trust. The store keeps a byte-for-byte copy, hashed.
     """
-    if not artifact.is_file():
-        raise StoreError(f"{artifact} is not a file: give the {serializer.NAME} file of the model")
     with tempfile.TemporaryDirectory() as scratch:
-        staged = Path(scratch)
-        shutil.copyfile(artifact, staged / serializer.ARTIFACT)
+        saved = Path(scratch)
         try:
-            model = serializer.load(staged)
-        except Exception as error:
-            raise StoreError(f"cannot load {artifact} with {serializer.NAME}: {error!r}") from None
+            serializer.copy_artifact(artifact, saved)
+        except ValueError as error:
+            raise StoreError(str(error)) from None
         reference, holdout = None, None
         if reference_data is not None:
             reference, labels = read_reference_data(reference_data, target)
@@ -107,24 +110,55 @@ def register_artifact(
                     holdout = (reference, [parse_target(label) for label in labels])
                 except ValueError as error:
                     raise StoreError(f"{reference_data}, column {target}: {error}") from None
-        try:
-            predict(model, [typical_instance(None, FEATURES)])
-            metadata = build_metadata(
-                model,
-                reference=reference,
-                holdout=holdout,
-                holdout_description=f"reference data: {getattr(reference_data, 'name', None)}",
-                source=f"models register {artifact.name}",
-                notes=notes,
-            )
-        except Exception as error:
-            raise StoreError(
-                f"{artifact} loaded but failed a test prediction with this service's features "
-                f"({', '.join(FEATURES)}): {error!r}"
-            ) from None
-        return store.register(
-            lambda folder: shutil.copyfile(
-                staged / serializer.ARTIFACT, folder / serializer.ARTIFACT
-            ),
-            metadata,
+        return _register_saved(
+            store,
+            saved,
+            dict(model_metadata or {}),
+            reference=reference,
+            holdout=holdout,
+            holdout_description=f"reference data: {getattr(reference_data, 'name', None)}",
+            source=f"models register {artifact.name}",
+            notes=notes,
+            artifact_name=str(artifact),
         )
+
+
+def _register_saved(
+    store: ModelStore,
+    saved: Path,
+    model_metadata: dict[str, Any],
+    *,
+    reference: np.ndarray | None,
+    holdout: tuple[np.ndarray, Sequence[Any]] | None,
+    holdout_description: str,
+    source: str,
+    notes: str,
+    artifact_name: str = "the model",
+) -> int:
+    """Load what ``saved`` holds as serving will, test it, and register a copy of it.
+
+    The metrics are those of the model as loaded back from its files: what the service will
+    really answer.
+    """
+    try:
+        model = serializer.load(saved, model_metadata)
+    except Exception as error:
+        raise StoreError(f"cannot load {artifact_name} with {serializer.NAME}: {error!r}") from None
+    try:
+        predict(model, [typical_instance(None, FEATURES)])
+        metadata = build_metadata(
+            model,
+            reference=reference,
+            holdout=holdout,
+            holdout_description=holdout_description,
+            source=source,
+            notes=notes,
+        )
+    except Exception as error:
+        raise StoreError(
+            f"{artifact_name} loaded but failed a test prediction with this service's features "
+            f"({', '.join(FEATURES)}): {error!r}"
+        ) from None
+    return store.register(
+        lambda folder: shutil.copytree(saved, folder, dirs_exist_ok=True), metadata
+    )

@@ -301,7 +301,7 @@ class ModelStore:
             for name, expected in sorted(metadata["files"].items()):
                 actual = copy_hashing(directory / name, Path(private) / name)
                 self._check_digest(version, name, actual, expected)
-            model = serializer.load(Path(private))
+            model = serializer.load(Path(private), metadata)
         return LoadedVersion(version=version, metadata=metadata, model=model)
 
     def register(self, write_artifact: Callable[[Path], None], metadata: dict[str, Any]) -> int:

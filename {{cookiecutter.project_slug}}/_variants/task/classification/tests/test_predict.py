@@ -23,7 +23,7 @@ def test_one_prediction_per_record(
     for prediction in predictions:
         assert prediction["label"] in classes
         assert list(prediction["probabilities"]) == [str(name) for name in classes]
-        assert math.isclose(sum(prediction["probabilities"].values()), 1.0, rel_tol=1e-9)
+        assert math.isclose(sum(prediction["probabilities"].values()), 1.0, rel_tol=1e-6)
         best = max(prediction["probabilities"], key=prediction["probabilities"].get)
         assert best == str(prediction["label"])
 
@@ -36,4 +36,5 @@ def test_batch_answers_match_single_answers(
     batch = client.post("/v1/predict", json={"instances": records}).get_json()["predictions"]
     for single, answer in zip(predict_each(records), batch, strict=True):
         assert single["label"] == answer["label"]
-        assert single["probabilities"] == pytest.approx(answer["probabilities"])
+        # Equal up to rounding: a batch may sum in another order (float32 in a network).
+        assert single["probabilities"] == pytest.approx(answer["probabilities"], rel=1e-4, abs=1e-7)

@@ -9,22 +9,19 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from {{ cookiecutter.package_name }}.features import FEATURES
-from {{ cookiecutter.package_name }}.registry import ModelStore
+from {{ cookiecutter.package_name }}.example_data import load_example_data
 
 
-def test_one_value_per_record(
-    client: FlaskClient, store: ModelStore, records: list[dict[str, float]]
-) -> None:
+def test_one_value_per_record(client: FlaskClient, records: list[dict[str, float]]) -> None:
     response = client.post("/v1/predict", json={"instances": records})
     assert response.status_code == 200, response.get_data(as_text=True)
     predictions = response.get_json()["predictions"]
     assert len(predictions) == len(records)
     assert all(math.isfinite(prediction["value"]) for prediction in predictions)
-    loaded = store.load(1)
-    features = [[record[name] for name in FEATURES] for record in records]
-    expected = loaded.model.predict(features).tolist()
-    assert [prediction["value"] for prediction in predictions] == pytest.approx(expected)
+    # The example model learned its data: closer to the truth than half a standard deviation.
+    _, targets = load_example_data()
+    errors = [abs(p["value"] - t) for p, t in zip(predictions, targets[:10].tolist(), strict=True)]
+    assert sum(errors) / len(errors) < 0.5 * targets.std()
 
 
 def test_batch_answers_match_single_answers(
@@ -34,4 +31,5 @@ def test_batch_answers_match_single_answers(
 ) -> None:
     batch = client.post("/v1/predict", json={"instances": records}).get_json()["predictions"]
     for single, answer in zip(predict_each(records), batch, strict=True):
-        assert single["value"] == pytest.approx(answer["value"])
+        # Equal up to rounding: a batch may sum in another order (float32 in a network).
+        assert single["value"] == pytest.approx(answer["value"], rel=1e-5, abs=1e-6)

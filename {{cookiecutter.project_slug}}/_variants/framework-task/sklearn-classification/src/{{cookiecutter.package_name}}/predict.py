@@ -52,6 +52,6 @@ def predict(model: Any, instances: list[dict[str, float]]) -> list[dict[str, Any
     return postprocess(model.classes_, model.predict_proba(features))
 
 
-def describe_outputs(model: Any) -> dict[str, Any]:
-    """What metadata.json records about the model's outputs: its classes, as JSON values."""
+def describe_model(model: Any) -> dict[str, Any]:
+    """What metadata.json records about the model besides its files: its classes, as JSON."""
     return {"classes": np.asarray(model.classes_).tolist()}

@@ -38,6 +38,6 @@ def predict(model: Any, instances: list[dict[str, float]]) -> list[dict[str, Any
     return postprocess(model.predict(preprocess(instances)))
 
 
-def describe_outputs(model: Any) -> dict[str, Any]:
-    """What metadata.json records about the model's outputs: nothing more for a regressor."""
+def describe_model(model: Any) -> dict[str, Any]:
+    """What metadata.json records about the model besides its files: nothing, for a regressor."""
     return {}

@@ -6,6 +6,8 @@ after every artifact file's sha256 matches metadata.json, so only bytes it regis
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,16 @@ def save(model: Any, directory: Path) -> None:
     joblib.dump(model, directory / ARTIFACT)
 
 
-def load(directory: Path) -> Any:
-    """Read the model saved in ``directory``. Runs code from the file: verify it first."""
+def load(directory: Path, metadata: Mapping[str, Any]) -> Any:
+    """Read the model saved in ``directory``. Runs code from the file: verify it first.
+
+    ``metadata`` is not needed: the file holds the whole fitted model.
+    """
     return joblib.load(directory / ARTIFACT)
+
+
+def copy_artifact(source: Path, directory: Path) -> None:
+    """Copy a model file saved elsewhere (a notebook, say) into ``directory``, as ``save`` would."""
+    if not source.is_file():
+        raise ValueError(f"{source} is not a file: give the joblib file of the model")
+    shutil.copyfile(source, directory / ARTIFACT)

@@ -7,6 +7,8 @@ file's sha256 matches metadata.json, so only bytes it registered are run.
 from __future__ import annotations
 
 import pickle
+import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,17 @@ def save(model: Any, directory: Path) -> None:
         pickle.dump(model, file, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def load(directory: Path) -> Any:
-    """Read the model saved in ``directory``. Runs code from the file: verify it first."""
+def load(directory: Path, metadata: Mapping[str, Any]) -> Any:
+    """Read the model saved in ``directory``. Runs code from the file: verify it first.
+
+    ``metadata`` is not needed: the file holds the whole fitted model.
+    """
     with open(directory / ARTIFACT, "rb") as file:
         return pickle.load(file)
+
+
+def copy_artifact(source: Path, directory: Path) -> None:
+    """Copy a model file saved elsewhere (a notebook, say) into ``directory``, as ``save`` would."""
+    if not source.is_file():
+        raise ValueError(f"{source} is not a file: give the pickle file of the model")
+    shutil.copyfile(source, directory / ARTIFACT)

@@ -1,0 +1,47 @@
+"""The serializer round-trips the model it is given, and every file of it is hashed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from {{ cookiecutter.package_name }} import serializer
+from {{ cookiecutter.package_name }}.example_data import load_example_data
+from {{ cookiecutter.package_name }}.predict import describe_model
+from {{ cookiecutter.package_name }}.registry import ModelStore
+from {{ cookiecutter.package_name }}.training import fit
+
+
+def test_save_then_load_computes_the_same(tmp_path: Path) -> None:
+    features, targets = load_example_data()
+    model = fit(features, targets)
+    serializer.save(model, tmp_path)
+    assert (tmp_path / serializer.ARTIFACT / "saved_model.pb").is_file()
+    loaded = serializer.load(tmp_path, describe_model(model))
+    inputs = features.astype("float32")
+    np.testing.assert_allclose(
+        loaded.network.serve(inputs).numpy(), model.network(inputs).numpy(), rtol=1e-5, atol=1e-6
+    )
+    assert describe_model(loaded) == describe_model(model)
+
+
+def test_every_file_of_the_directory_is_recorded(store: ModelStore) -> None:
+    folder = store.version_dir(1)
+    on_disk = {
+        path.relative_to(folder).as_posix()
+        for path in (folder / serializer.ARTIFACT).rglob("*")
+        if path.is_file()
+    }
+    assert set(store.metadata(1)["files"]) == on_disk
+    assert f"{serializer.ARTIFACT}/saved_model.pb" in on_disk
+    assert any(name.startswith(f"{serializer.ARTIFACT}/variables/") for name in on_disk)
+
+
+def test_copy_artifact_takes_a_saved_model_directory_only(tmp_path: Path) -> None:
+    (tmp_path / "model.keras").write_bytes(b"not a SavedModel")
+    with pytest.raises(ValueError, match="is not a SavedModel directory"):
+        serializer.copy_artifact(tmp_path / "model.keras", tmp_path / "version")
+    with pytest.raises(ValueError, match="is not a SavedModel directory"):
+        serializer.copy_artifact(tmp_path, tmp_path / "version")
