@@ -64,7 +64,7 @@ class Installed:
 
     @property
     def package(self) -> str:
-        return next((self.project / "src").iterdir()).name
+        return next(p.name for p in (self.project / "src").iterdir() if p.suffix != ".egg-info")
 
     @property
     def serializer(self) -> str:
