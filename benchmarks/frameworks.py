@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from cookiecutter.main import cookiecutter
 from overhead import RECORD, serve, stop, wait_ready, wrk
 
-from bakery import TEMPLATE, clean_env, project_venv, run
+from bakery import TEMPLATE, clean_env, package_name, project_venv, run
 from served import free_port
 
 FRAMEWORKS = ("sklearn", "pytorch", "tensorflow")
@@ -74,7 +74,7 @@ def main() -> None:
                 extra_context={"framework": framework},
             )
         )
-        package = next((project / "src").iterdir()).name
+        package = package_name(project)
         python = str(project_venv(project) / "bin" / "python")
         env = clean_env(PYTHONPATH=str(project / "src"), MODEL_STORE=str(work / framework / "m"))
         run([python, "-m", package, "train-example"], env=env, timeout=600)

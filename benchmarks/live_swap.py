@@ -37,7 +37,7 @@ PAUSE_SECONDS = 3.0
 
 def serve_with_hup(installed: Installed, store: Path, work: Path) -> Server:
     """The same gunicorn settings, but workers load the model after fork, and no watch."""
-    package = next((installed.project / "src").iterdir()).name
+    package = installed.package
     config = work / "hup_conf.py"
     config.write_text(f"from {package}.gunicorn_conf import *  # noqa: F403\npreload_app = False\n")
     port = free_port()

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from cookiecutter.main import cookiecutter
 
-from bakery import TEMPLATE, clean_env, project_venv, run
+from bakery import TEMPLATE, clean_env, package_name, project_venv, run
 from served import free_port
 
 HERE = Path(__file__).resolve().parent
@@ -99,7 +99,7 @@ def main() -> None:
         cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(work), config_file=str(config))
     )
     bake_seconds = time.perf_counter() - started
-    package = next((project / "src").iterdir()).name
+    package = package_name(project)
     python = str(project_venv(project) / "bin" / "python")
     store = work / "models"
     env = clean_env(

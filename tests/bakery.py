@@ -39,6 +39,14 @@ def project_venv(project: Path) -> Path:
     return venv
 
 
+def package_name(project: Path) -> str:
+    """A bake's import package: the one folder under src/ that is not build metadata.
+
+    Building a wheel from the bake (Installed.install) leaves a ``*.egg-info`` beside it.
+    """
+    return next(p.name for p in (project / "src").iterdir() if p.suffix != ".egg-info")
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment for a bake's processes: none of the caller's service settings leak in."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "MODEL_"))}

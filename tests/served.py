@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bakery import clean_env, run
+from bakery import clean_env, package_name, run
 
 SETOSA = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 # Alias changes from production -> 3 among versions 1 to 3: each command's arguments, and the
@@ -64,7 +64,7 @@ class Installed:
 
     @property
     def package(self) -> str:
-        return next(p.name for p in (self.project / "src").iterdir() if p.suffix != ".egg-info")
+        return package_name(self.project)
 
     @property
     def serializer(self) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from validate_pyproject import api as validate_pyproject_api
 
-from bakery import TEMPLATE
+from bakery import TEMPLATE, package_name
 from combos import COMBOS, IRIS, Combo
 
 LEFTOVER = re.compile(r"\{\{|\{%|\{#|cookiecutter\.")
@@ -21,7 +21,7 @@ LEFTOVER = re.compile(r"\{\{|\{%|\{#|cookiecutter\.")
 
 def expected_files(combo: Combo, project: Path) -> set[str]:
     """The exact file set of a bake, derived from its answers."""
-    package = f"src/{next((project / 'src').iterdir()).name}"
+    package = f"src/{package_name(project)}"
     features = combo.context.get("features", IRIS)
     task = combo.context.get("task", "classification")
     iris = task == "classification" and features.replace(" ", "") == IRIS
