@@ -48,11 +48,15 @@ def test_metadata_records_what_serving_and_monitoring_need(store: ModelStore) ->
 
 def test_versions_are_numbered_and_never_rewritten(store: ModelStore) -> None:
     first = store.version_dir(1)
-    before = {**hash_files(first), "metadata.json": sha256_file(first / "metadata.json")}
+
+    def digests() -> dict[str, str]:
+        return {**hash_files(first), "metadata.json": sha256_file(first / "metadata.json")}
+
+    before = digests()
     assert train_example(store) == 2
     assert train_example(store) == 3
     assert store.versions() == [1, 2, 3]
-    assert {**hash_files(first), "metadata.json": sha256_file(first / "metadata.json")} == before
+    assert digests() == before
     assert not [path for path in store.directory.iterdir() if path.name.startswith(".staging")]
 
 

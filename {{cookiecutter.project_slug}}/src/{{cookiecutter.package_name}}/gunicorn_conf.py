@@ -111,8 +111,8 @@ loglevel = _app.log_level.lower()
 def post_worker_init(worker: Worker) -> None:
     """Each worker follows the registry itself, starting before it takes a request.
 
-    A worker forked from the preloaded master (at start, or when max_requests recycles one)
-    holds the version the master loaded at start: it catches up with the alias first.
+    {% if cookiecutter.framework == "sklearn" %}A worker forked from the preloaded master (at start, or when max_requests recycles one)
+    holds the version the master loaded at start: it catches up with the alias first.{% else %}The worker has just loaded the version the alias named; from now on it follows the alias.{% endif %}
     """
     worker.wsgi.extensions["model_holder"].watch()
 

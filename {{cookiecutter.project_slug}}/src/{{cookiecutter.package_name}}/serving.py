@@ -236,7 +236,8 @@ def _add_model_version_header(response: Response) -> Response:
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    """Load the model now: under gunicorn's preload_app the workers inherit it."""
+    """Load the model now: with gunicorn's preload_app the workers inherit it; without, each
+    worker loads it as it starts."""
     model_holder = ModelHolder(
         ModelStore.from_settings(settings),
         settings.model_alias,
