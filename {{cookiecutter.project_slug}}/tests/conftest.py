@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.config import DEFAULT_MODEL_NAME
 from {{ cookiecutter.package_name }}.example_data import load_example_data
 from {{ cookiecutter.package_name }}.features import FEATURES
+from {{ cookiecutter.package_name }}.prediction_log import make_engine, schema
 from {{ cookiecutter.package_name }}.reference import typical_instance
 from {{ cookiecutter.package_name }}.registration import train_example
 from {{ cookiecutter.package_name }}.registry import REGISTRY_FILE, ModelStore
@@ -56,15 +58,37 @@ def store(store_root: Path) -> ModelStore:
     return ModelStore(store_root, DEFAULT_MODEL_NAME)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The prediction log's database: a SQLite file, then PostgreSQL if TEST_DATABASE_URL names
+    one (its prediction log tables are dropped first)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'prediction-log.sqlite3'}"
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        pytest.skip("TEST_DATABASE_URL names no PostgreSQL database to run this test on too")
+    engine = make_engine(url)
+    schema.drop_all(engine)
+    engine.dispose()
+    return url
+
+
 @pytest.fixture
-def make_app(store_root: Path) -> Callable[..., Flask]:
+def make_app(store_root: Path) -> Iterator[Callable[..., Flask]]:
     """Build an app on the test's store; keyword arguments override settings."""
+    apps: list[Flask] = []
 
     def make(**settings: str) -> Flask:
-        # No watcher thread by default: tests call ModelHolder.refresh() when they mean to.
-        return create_app({"MODEL_STORE": str(store_root), "MODEL_POLL_SECONDS": "0", **settings})
+        # No threads by default: tests call ModelHolder.refresh() and Monitor.update() when
+        # they mean to.
+        config = {"MODEL_STORE": str(store_root), "MODEL_POLL_SECONDS": "0"}
+        apps.append(create_app({**config, "MONITOR_INTERVAL_SECONDS": "0", **settings}))
+        return apps[-1]
 
-    return make
+    yield make
+    for app in apps:  # write what is queued and release the database, as a worker's exit does
+        if app.extensions["prediction_log"] is not None:
+            app.extensions["prediction_log"].close()
 
 
 @pytest.fixture

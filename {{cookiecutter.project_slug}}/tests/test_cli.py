@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from flask.testing import FlaskClient
 
 from {{ cookiecutter.package_name }} import serializer
 from {{ cookiecutter.package_name }}.cli import GUNICORN_CONFIG, WSGI_APP, main
@@ -285,3 +286,33 @@ def test_a_bad_setting_stops_a_command_with_its_name(
     assert code == 1
     assert output.startswith(f"Error: {variable}='{value}': ")
     assert "Traceback" not in output
+
+
+def test_monitor_report_gives_drift_and_accuracy_from_the_log(
+    runner: CliRunner, client: FlaskClient, records: list[dict[str, float]]
+) -> None:
+    predictions = client.post("/v1/predict", json={"instances": records}).get_json()["predictions"]
+    actual = predictions[0].get("label", predictions[0].get("value"))
+    feedback = {"feedback": [{"id": predictions[0]["id"], "actual": actual}]}
+    assert client.post("/v1/feedback", json=feedback).get_json()["stored"] == 1
+    client.application.extensions["prediction_log"].flush()
+
+    result = runner.invoke(main, ["monitor", "report", "--since", "1h", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    version = report["versions"]["1"]
+    assert version["predictions"] == len(records)
+    assert version["drift"]["records"] == len(records)
+    assert "DRIFT_MIN_RECORDS" in version["drift"]["problem"]  # 10 records: too few to score
+    assert version["quality"]["feedback"] == 1
+
+    text = runner.invoke(main, ["monitor", "report"])
+    assert text.exit_code == 0, text.output
+    assert "version 1: 10 predictions" in text.output
+    assert "on 1 feedback" in text.output
+
+
+def test_monitor_report_refuses_a_bad_duration(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["monitor", "report", "--since", "yesterday"])
+    assert result.exit_code == 2
+    assert "'yesterday' is not a duration" in result.output

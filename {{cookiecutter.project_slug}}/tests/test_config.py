@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from {{ cookiecutter.package_name }}.config import (
     ConfigError,
     ServerSettings,
     Settings,
+    format_duration,
 )
 
 
@@ -23,6 +25,11 @@ def test_defaults() -> None:
     assert settings.model_alias == "production"
     assert settings.max_batch_size == 1000
     assert settings.max_content_length == 1024 * 1024
+    assert settings.database_url == "sqlite:///models/prediction-log.sqlite3"
+    assert (settings.drift_window, settings.accuracy_window) == (
+        timedelta(hours=1),
+        timedelta(days=1),
+    )
     server = ServerSettings.from_env({})
     assert (server.host, server.port, server.web_concurrency) == ("127.0.0.1", 8000, 2)
 
@@ -31,6 +38,20 @@ def test_values_from_the_environment() -> None:
     settings = Settings.from_env({"MODEL_STORE": "/srv/models", "MAX_BATCH_SIZE": "64"})
     assert settings.model_store == Path("/srv/models")
     assert settings.max_batch_size == 64
+    assert settings.database_url == "sqlite:////srv/models/prediction-log.sqlite3"
+    url = "postgresql+psycopg://app:secret@db:5432/predictions"
+    settings = Settings.from_env({"DATABASE_URL": url, "DRIFT_WINDOW": "90m"})
+    assert settings.database_url == url
+    assert settings.drift_window == timedelta(minutes=90)
+
+
+@pytest.mark.parametrize(
+    ("text", "duration"),
+    [("90s", timedelta(seconds=90)), ("15m", timedelta(minutes=15)), ("7d", timedelta(days=7))],
+)
+def test_durations_read_and_print_alike(text: str, duration: timedelta) -> None:
+    assert Settings.from_env({"ACCURACY_WINDOW": text}).accuracy_window == duration
+    assert format_duration(duration) == text
 
 
 @pytest.mark.parametrize(
@@ -44,6 +65,10 @@ def test_values_from_the_environment() -> None:
         ("MODEL_NAME", "Iris Model", "lowercase"),
         ("MODEL_ALIAS", "", "lowercase"),
         ("MODEL_STORE", "", "Give the model store's directory."),
+        ("DRIFT_WINDOW", "1 hour", "is not a duration such as 90s, 15m, 1h or 7d"),
+        ("ACCURACY_WINDOW", "0h", "is not a duration"),
+        ("DRIFT_THRESHOLD", "-1", "greater than or equal to 0"),
+        ("PREDICTION_LOG", "sometimes", "Not a valid boolean."),
     ],
 )
 def test_bad_app_setting(variable: str, value: str, problem: str) -> None:

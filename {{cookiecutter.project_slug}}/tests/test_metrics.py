@@ -46,3 +46,38 @@ def test_loads_swaps_and_refusals_are_counted(
     move_alias_unchecked(3)
     app.extensions["model_holder"].refresh()
     assert count("model_loads_total", **refused) == refusals + 1
+
+
+def test_requests_are_counted_by_route_status_and_version(
+    make_app: Callable[..., Flask], records: list[dict[str, float]]
+) -> None:
+    client = make_app().test_client()
+    ok = {"endpoint": "/v1/predict", "method": "POST", "status": "200", "model_version": "1"}
+    missing = {"endpoint": "unmatched", "method": "GET", "status": "404", "model_version": ""}
+    requests = count("http_requests_total", **ok)
+    latency = count("http_request_duration_seconds_count", endpoint="/v1/predict")
+    batches = count("prediction_batch_size_sum")
+    assert client.post("/v1/predict", json={"instances": records}).status_code == 200
+    client.get("/no/such/path/42")
+    assert count("http_requests_total", **ok) == requests + 1
+    assert count("http_requests_total", **missing) >= 1
+    assert count("http_request_duration_seconds_count", endpoint="/v1/predict") == latency + 1
+    assert count("prediction_batch_size_sum") == batches + len(records)
+    assert count("http_requests_in_flight") == 0
+
+
+def test_resources_of_the_process_are_reported_at_each_scrape(client: Flask) -> None:
+    client.get("/metrics")
+    assert count("worker_resident_memory_bytes") > 10_000_000
+    assert count("worker_cpu_seconds") > 0
+
+
+def test_request_metrics_off_counts_nothing_per_request(
+    make_app: Callable[..., Flask], records: list[dict[str, float]]
+) -> None:
+    client = make_app(REQUEST_METRICS="false", PREDICTION_LOG="false").test_client()
+    labels = {"endpoint": "/v1/predict", "method": "POST", "status": "200", "model_version": "1"}
+    before = count("http_requests_total", **labels)
+    assert client.post("/v1/predict", json={"instances": records}).status_code == 200
+    assert count("http_requests_total", **labels) == before
+    assert client.get("/metrics").status_code == 200

@@ -14,7 +14,15 @@ from {{ cookiecutter.package_name }}.schemas import InstanceSchema
 def test_document_lists_every_endpoint(client: FlaskClient) -> None:
     document = client.get("/openapi.json").get_json()
     assert document["openapi"].startswith("3.")
-    assert set(document["paths"]) == {"/v1/predict", "/v1/model", "/livez", "/readyz", "/metrics"}
+    assert set(document["paths"]) == {
+        "/v1/predict",
+        "/v1/feedback",
+        "/v1/model",
+        "/v1/monitoring",
+        "/livez",
+        "/readyz",
+        "/metrics",
+    }
     responses = document["paths"]["/v1/predict"]["post"]["responses"]
     assert {"200", "400", "413", "415", "422", "503"} <= set(responses)
 
@@ -30,6 +38,8 @@ def test_batch_limit_comes_from_the_setting(make_app: Callable[..., Flask]) -> N
     document = make_app(MAX_BATCH_SIZE="7").test_client().get("/openapi.json").get_json()
     instances = document["components"]["schemas"]["PredictRequest"]["properties"]["instances"]
     assert (instances["minItems"], instances["maxItems"]) == (1, 7)
+    feedback = document["components"]["schemas"]["FeedbackRequest"]["properties"]["feedback"]
+    assert (feedback["minItems"], feedback["maxItems"]) == (1, 7)
 
 
 def test_docs_page(client: FlaskClient) -> None:

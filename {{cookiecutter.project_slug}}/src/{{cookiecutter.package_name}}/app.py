@@ -8,8 +8,8 @@ from typing import Any
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from . import errors, logs, metrics, serving
-from .api import docs, health, model_info, predictions
+from . import errors, logs, metrics, monitoring, serving
+from .api import docs, feedback, health, model_info, monitoring_report, predictions
 from .config import Settings
 
 
@@ -38,7 +38,16 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
 
     logs.init_app(app)
     errors.init_app(app)
+    metrics.init_app(app, request_metrics=settings.request_metrics)
     serving.init_app(app, settings)
-    for blueprint in (predictions.bp, model_info.bp, health.bp, docs.bp, metrics.bp):
+    monitoring.init_app(app, settings, app.extensions["model_holder"])
+    for blueprint in (
+        predictions.bp,
+        feedback.bp,
+        model_info.bp,
+        monitoring_report.bp,
+        health.bp,
+        docs.bp,
+    ):
         app.register_blueprint(blueprint)
     return app

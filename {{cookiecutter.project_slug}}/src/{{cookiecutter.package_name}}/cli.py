@@ -11,14 +11,18 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 import click
 from marshmallow import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
-from .config import ConfigError, ServerSettings, Settings
+from .config import ConfigError, ServerSettings, Settings, format_duration, parse_duration
 from .errors import flatten_messages
+from .monitoring import range_report
+from .prediction_log import PredictionLog
 from .records import RecordsError, read_instances{{ ', read_json_object' if cookiecutter.framework != 'sklearn' }}
 from .registration import register_artifact, train_example
 from .registry import ModelStore, StoreError
@@ -50,6 +54,20 @@ def _store() -> ModelStore:
 
 def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2))
+
+
+class DurationType(click.ParamType):
+    """A duration such as 90s, 15m, 24h or 7d."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        try:
+            return parse_duration(value)
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
 
 
 @click.group()
@@ -323,3 +341,72 @@ def predict_command(path: Path, output: TextIO, version: int | None) -> None:
 def _batches(records: list[Any], size: int) -> Iterator[tuple[int, list[Any]]]:
     for start in range(0, len(records), size):
         yield start, records[start : start + size]
+
+
+@main.group()
+def monitor() -> None:
+    """Drift and accuracy from the prediction log, without Prometheus."""
+
+
+@monitor.command("report")
+@click.option(
+    "--since",
+    type=DurationType(),
+    default="24h",
+    show_default=True,
+    help="How far back to look: 90s, 15m, 24h, 7d.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def report_command(since: timedelta, as_json: bool) -> None:
+    """Per version: predictions and input drift over the period, and accuracy on the feedback
+    received in it (DATABASE_URL, or the SQLite log in MODEL_STORE)."""
+    settings = _settings()
+    store = ModelStore.from_settings(settings)
+    log = PredictionLog(settings.database_url)
+    until = datetime.now(UTC)
+    try:
+        log.create_schema()  # an empty log reports nothing rather than failing
+        report = range_report(
+            log,
+            store,
+            since=until - since,
+            until=until,
+            threshold=settings.drift_threshold,
+            min_records=settings.drift_min_records,
+        )
+    except SQLAlchemyError as error:
+        raise click.ClickException(f"cannot read the prediction log: {error}") from None
+    finally:
+        log.engine.dispose()
+    if as_json:
+        _print_json(report)
+        return
+    click.echo(
+        f"Prediction log {report['prediction_log']}, last {format_duration(since)} "
+        f"({report['since']} to {report['until']})"
+    )
+    if not report["versions"]:
+        click.echo("No predictions and no feedback in this period.")
+    for version, summary in report["versions"].items():
+        click.echo(f"version {version}: {summary['predictions']} predictions")
+        for line in _report_lines(summary):
+            click.echo(f"  {line}")
+
+
+def _report_lines(summary: dict[str, Any]) -> Iterator[str]:
+    drift = summary.get("drift")
+    if drift is not None:
+        if drift.get("problem"):
+            yield f"drift: none computed, {drift['problem']}"
+        else:
+            scores = "  ".join(
+                f"{name} {item['psi']:.3f}{' DRIFTING' if item['drifting'] else ''}"
+                for name, item in drift["features"].items()
+            )
+            yield f"drift (PSI over {drift['records']} records, threshold {drift['threshold']}): {scores}"
+    quality = summary.get("quality")
+    if quality is not None:
+        scores = "  ".join(
+            f"{name} {value:.4g}" for name, value in quality.items() if name != "feedback"
+        )
+        yield f"on {quality['feedback']} feedback: {scores}"

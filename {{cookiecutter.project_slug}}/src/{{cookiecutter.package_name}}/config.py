@@ -6,9 +6,11 @@ A bad value stops start-up with one line naming the variable, never a traceback.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Self
 
@@ -18,6 +20,8 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 DEFAULT_MODEL_NAME = "{{ cookiecutter.model_name }}"
 #: Names this service's runtime directory (gunicorn's control socket) under the temp dir.
 SERVICE_NAME = "{{ cookiecutter.project_slug }}"
+#: The prediction log's SQLite file in the model store, unless DATABASE_URL names a database.
+PREDICTION_LOG_FILE = "prediction-log.sqlite3"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 NAME = validate.Regexp(
     r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$",
@@ -25,8 +29,39 @@ NAME = validate.Regexp(
 )
 
 
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
+_DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
 class ConfigError(Exception):
     """A setting has a bad value; the message names the variable and the problem."""
+
+
+def parse_duration(text: str) -> timedelta:
+    """``"90s"``, ``"15m"``, ``"1h"`` or ``"7d"`` as a timedelta; ValueError for anything else."""
+    match = _DURATION.fullmatch(text.strip())
+    if not match or float(match[1]) <= 0:
+        raise ValueError(f"{text!r} is not a duration such as 90s, 15m, 1h or 7d")
+    return timedelta(**{_DURATION_UNITS[match[2]]: float(match[1])})
+
+
+def format_duration(duration: timedelta) -> str:
+    """A duration in the largest unit that divides it: ``timedelta(hours=24)`` is ``"1d"``."""
+    seconds = duration.total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size:g}{unit}"
+    return f"{seconds:g}s"
+
+
+class Duration(fields.Field):
+    """A positive duration written as a number and a unit: 90s, 15m, 1h, 7d."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> timedelta:
+        try:
+            return parse_duration(str(value))
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
 
 
 class _EnvironmentSchema(Schema):
@@ -63,6 +98,23 @@ class _AppEnvironment(_EnvironmentSchema):
         data_key="LOG_LEVEL", load_default="INFO", validate=validate.OneOf(LOG_LEVELS)
     )
     gunicorn_access_log = fields.Boolean(data_key="GUNICORN_ACCESS_LOG", load_default=False)
+    request_metrics = fields.Boolean(data_key="REQUEST_METRICS", load_default=True)
+    prediction_log = fields.Boolean(data_key="PREDICTION_LOG", load_default=True)
+    database_url = fields.String(data_key="DATABASE_URL", load_default=None)
+    prediction_log_queue_size = fields.Integer(
+        data_key="PREDICTION_LOG_QUEUE_SIZE", load_default=10_000, validate=validate.Range(min=1)
+    )
+    monitor_interval_seconds = fields.Float(
+        data_key="MONITOR_INTERVAL_SECONDS", load_default=30.0, validate=validate.Range(0, 3600)
+    )
+    drift_window = Duration(data_key="DRIFT_WINDOW", load_default=timedelta(hours=1))
+    drift_threshold = fields.Float(
+        data_key="DRIFT_THRESHOLD", load_default=0.2, validate=validate.Range(min=0)
+    )
+    drift_min_records = fields.Integer(
+        data_key="DRIFT_MIN_RECORDS", load_default=100, validate=validate.Range(min=1)
+    )
+    accuracy_window = Duration(data_key="ACCURACY_WINDOW", load_default=timedelta(hours=24))
 
 
 class _ServerEnvironment(_EnvironmentSchema):
@@ -115,12 +167,31 @@ class Settings:
     max_content_length: int
     log_level: str
     gunicorn_access_log: bool
+    #: Count requests, latency, batch sizes, predictions and input bins (REQUEST_METRICS).
+    request_metrics: bool
+    #: Store every prediction, for feedback, drift and reports (PREDICTION_LOG).
+    prediction_log: bool
+    #: SQLAlchemy URL of the prediction log; by default a SQLite file in the model store.
+    database_url: str
+    #: Requests whose predictions may wait to be written; beyond it they are dropped, counted.
+    prediction_log_queue_size: int
+    #: How often each worker recomputes drift, accuracy and resource use; 0 only on demand.
+    monitor_interval_seconds: float
+    drift_window: timedelta
+    #: A feature whose population stability index exceeds this is drifting (0.2 is customary).
+    drift_threshold: float
+    #: Fewer records than this in the window give no drift score: it would be noise.
+    drift_min_records: int
+    accuracy_window: timedelta
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
         """Read the settings from ``environ`` (default: the process environment)."""
         values = _load(_AppEnvironment(), environ)
         values["model_store"] = Path(values["model_store"])
+        if not values["database_url"]:
+            # Beside the models: one log per store, so instances on one machine never share it.
+            values["database_url"] = f"sqlite:///{values['model_store'] / PREDICTION_LOG_FILE}"
         return cls(**values)
 
 

@@ -109,12 +109,24 @@ loglevel = _app.log_level.lower()
 
 
 def post_worker_init(worker: Worker) -> None:
-    """Each worker follows the registry itself, starting before it takes a request.
+    """Each worker follows the registry and runs its monitor, starting before it takes a
+    request; the monitor also reports the master's resources.
 
     {% if cookiecutter.framework == "sklearn" %}A worker forked from the preloaded master (at start, or when max_requests recycles one)
     holds the version the master loaded at start: it catches up with the alias first.{% else %}The worker has just loaded the version the alias named; from now on it follows the alias.{% endif %}
     """
     worker.wsgi.extensions["model_holder"].watch()
+    worker.wsgi.extensions["monitor"].start(master_pid=os.getppid())
+
+
+def worker_exit(server: Arbiter, worker: Worker) -> None:
+    """On a graceful stop, write the predictions still queued for the prediction log."""
+    # Also called in the master for a worker that vanished, and after a failed start: the
+    # app may not be there.
+    extensions = getattr(getattr(worker, "wsgi", None), "extensions", {})
+    prediction_log = extensions.get("prediction_log")
+    if prediction_log is not None:
+        prediction_log.close(timeout=_server.graceful_timeout / 2)
 
 
 def child_exit(server: Arbiter, worker: Worker) -> None:

@@ -2,23 +2,59 @@
 
 Under gunicorn each worker writes its samples to files in PROMETHEUS_MULTIPROC_DIR (set by
 gunicorn_conf.py before anything imports prometheus_client), and a scrape reads them all.
-Without that variable (tests, a single process) the default registry is served.
+Without that variable (tests, a single process) the default registry is served. How a gauge
+combines across workers is its ``multiprocess_mode``: per worker (``liveall``, a ``pid``
+label), summed, or the most recent value any worker computed (drift and accuracy, which every
+worker computes alike from the shared prediction log).
+
+The metrics of what the model answers (predictions by class or value, accuracy or error from
+feedback) are in ``outcome_metrics``. The README lists every metric.
 """
 
 from __future__ import annotations
 
 import os
+import time
 
-from flask import Blueprint, Response
+import psutil
+from flask import Blueprint, Flask, Response, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
+    Histogram,
     generate_latest,
     multiprocess,
 )
 
+from . import logs
+
+#: Latency buckets for a model answering in milliseconds, with room for slow outliers.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000)
+
+# Traffic.
+REQUESTS = Counter(
+    "http_requests",
+    "Requests answered, by endpoint (its route), method, status and model version.",
+    ["endpoint", "method", "status", "model_version"],
+)
+LATENCY = Histogram(
+    "http_request_duration_seconds",
+    "Time from a request's arrival in the app to its answer, by endpoint.",
+    ["endpoint"],
+    buckets=LATENCY_BUCKETS,
+)
+IN_FLIGHT = Gauge(
+    "http_requests_in_flight", "Requests being handled now.", multiprocess_mode="livesum"
+)
+BATCH_SIZE = Histogram(
+    "prediction_batch_size", "Records per accepted prediction request.", buckets=BATCH_BUCKETS
+)
+
+# The model.
 MODEL_LOADS = Counter(
     "model_loads",
     "Versions this service tried to load, by outcome: loaded, or refused (any check failed).",
@@ -29,16 +65,135 @@ MODEL_SWAPS = Counter(
     "Times a worker swapped the version it serves for another, while serving.",
     ["model"],
 )
+MODEL_READY = Gauge(
+    "model_ready",
+    "1 while this worker serves a verified model, 0 while it serves none (per worker).",
+    multiprocess_mode="liveall",
+)
+
+# Inputs: their distribution and its drift from the training data.
+FEATURE_VALUES = Counter(
+    "feature_values",
+    "Records scored, by feature and by the bin of the serving version's training reference "
+    "their value fell in.",
+    ["model_version", "feature", "bin"],
+)
+FEATURE_REFERENCE = Gauge(
+    "feature_reference_ratio",
+    "Share of the training data in each bin, per feature: what feature_values is compared with.",
+    ["model_version", "feature", "bin"],
+    multiprocess_mode="livemostrecent",
+)
+DRIFT = Gauge(
+    "feature_drift_psi",
+    "Population stability index of each feature's inputs over DRIFT_WINDOW against the "
+    "served version's training data (0: the same distribution; over 0.2: drifted).",
+    ["feature"],
+    multiprocess_mode="livemostrecent",
+)
+DRIFT_RECORDS = Gauge(
+    "feature_drift_window_records",
+    "Records the drift scores are computed from.",
+    multiprocess_mode="livemostrecent",
+)
+
+# The prediction log.
+PREDICTION_LOG_WRITTEN = Counter(
+    "prediction_log_written_records", "Predictions written to the prediction log."
+)
+PREDICTION_LOG_DROPPED = Counter(
+    "prediction_log_dropped_records",
+    "Predictions not written to the prediction log, by reason: queue_full or write_failed.",
+    ["reason"],
+)
+FEEDBACK_ITEMS = Counter(
+    "feedback_items", "Feedback items received, by outcome: stored or rejected.", ["outcome"]
+)
+
+# Resources, per process: the standard process collector gives none in multiprocess mode.
+WORKER_MEMORY = Gauge(
+    "worker_resident_memory_bytes",
+    "Resident memory of each worker.",
+    multiprocess_mode="liveall",
+)
+WORKER_CPU = Gauge(
+    "worker_cpu_seconds", "CPU time each worker has used.", multiprocess_mode="liveall"
+)
+MASTER_MEMORY = Gauge(
+    "master_resident_memory_bytes",
+    "Resident memory of gunicorn's master process.",
+    multiprocess_mode="livemostrecent",
+)
+MASTER_CPU = Gauge(
+    "master_cpu_seconds",
+    "CPU time gunicorn's master process has used.",
+    multiprocess_mode="livemostrecent",
+)
 
 bp = Blueprint("metrics", __name__)
+_processes: dict[str, psutil.Process] = {}
+
+
+def watch_master(pid: int) -> None:
+    """Report the resources of gunicorn's master (pid) too, from this worker."""
+    _processes["master"] = psutil.Process(pid)
+
+
+def refresh_resources() -> None:
+    """Set this process's memory and CPU gauges (and the master's, when it is watched)."""
+    worker = _processes.get("worker")
+    if worker is None or worker.pid != os.getpid():  # a new process after a fork
+        worker = _processes["worker"] = psutil.Process()
+    for process, memory, cpu in (
+        (worker, WORKER_MEMORY, WORKER_CPU),
+        (_processes.get("master"), MASTER_MEMORY, MASTER_CPU),
+    ):
+        if process is None:
+            continue
+        try:
+            with process.oneshot():
+                memory.set(process.memory_info().rss)
+                times = process.cpu_times()
+                cpu.set(times.user + times.system)
+        except psutil.Error:  # the master is gone: this worker is about to be too
+            continue
 
 
 @bp.get("/metrics")
 def metrics() -> Response:
     """Every metric of every worker, in Prometheus' text format."""
+    refresh_resources()
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = REGISTRY
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _request_started() -> None:
+    IN_FLIGHT.inc()
+    g.counted_in_flight = True
+
+
+def _request_answered(response: Response) -> Response:
+    # The route, not the path: a path is any string a client sends, a route one of a few.
+    endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+    version = logs.model_version_var.get() or ""
+    REQUESTS.labels(endpoint, request.method, str(response.status_code), version).inc()
+    LATENCY.labels(endpoint).observe(time.perf_counter() - g.started)
+    return response
+
+
+def _request_finished(_error: BaseException | None) -> None:
+    if g.pop("counted_in_flight", False):
+        IN_FLIGHT.dec()
+
+
+def init_app(app: Flask, *, request_metrics: bool) -> None:
+    """Serve /metrics; count every request unless REQUEST_METRICS is off."""
+    app.register_blueprint(bp)
+    if request_metrics:
+        app.before_request(_request_started)
+        app.after_request(_request_answered)
+        app.teardown_request(_request_finished)

@@ -10,7 +10,10 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 
 from .schemas import (
     ErrorSchema,
+    FeedbackRequestSchema,
+    FeedbackResponseSchema,
     ModelInfoSchema,
+    MonitoringReportSchema,
     PredictRequestSchema,
     PredictResponseSchema,
     StatusSchema,
@@ -24,7 +27,8 @@ _ERRORS = {
     "413": "The body is larger than MAX_CONTENT_LENGTH.",
     "415": "The body is not declared as application/json.",
     "422": "The body failed validation; `fields` names each problem by path.",
-    "503": "No verified model is loaded yet; the message says why.",
+    "503": "Not available yet or here (no verified model loaded, or no prediction log); "
+    "the message says why.",
 }
 
 
@@ -69,6 +73,38 @@ def build_spec(max_batch_size: int) -> dict[str, Any]:
                     "200": _json(PredictResponseSchema, "One prediction per record, in order."),
                     **_errors("400", "413", "415", "422", "503"),
                 },
+            }
+        },
+    )
+    spec.path(
+        path="/v1/feedback",
+        operations={
+            "post": {
+                "summary": "Report the true outcomes of earlier predictions, by prediction id",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": FeedbackRequestSchema(max_batch_size=max_batch_size)
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(
+                        FeedbackResponseSchema,
+                        "How many items were stored; each refused one by index, with why.",
+                    ),
+                    **_errors("400", "413", "415", "422", "503"),
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/v1/monitoring",
+        operations={
+            "get": {
+                "summary": "Input drift and accuracy over time, from the prediction log",
+                "responses": {"200": _json(MonitoringReportSchema, "Computed now.")},
             }
         },
     )
@@ -120,4 +156,7 @@ def build_spec(max_batch_size: int) -> dict[str, Any]:
     # The batch limit is a setting, checked before validation; show it in the schema too.
     instances = document["components"]["schemas"]["PredictRequest"]["properties"]["instances"]
     instances["maxItems"] = max_batch_size
+    document["components"]["schemas"]["FeedbackRequest"]["properties"]["feedback"]["maxItems"] = (
+        max_batch_size
+    )
     return document

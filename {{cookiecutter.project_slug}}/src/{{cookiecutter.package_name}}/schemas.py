@@ -51,9 +51,35 @@ class InstanceSchema(Schema):
 {%- endfor %}
 
 
-class PredictRequestSchema(Schema):
+class BatchRequestSchema(Schema):
+    """A body holding one list of items, 1 to MAX_BATCH_SIZE of them."""
+
+    #: The name of the list field, and what its items are called in messages.
+    items_field: ClassVar[str]
+    items_noun: ClassVar[str]
+
+    def __init__(self, *, max_batch_size: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_batch_size = max_batch_size
+
+    @pre_load
+    def refuse_oversized_batch(self, data: Any, **_kwargs: Any) -> Any:
+        """Count the items before validating any of them: a huge batch fails fast."""
+        if isinstance(data, dict):
+            items = data.get(self.items_field)
+            if isinstance(items, list) and len(items) > self.max_batch_size:
+                raise ValidationError(
+                    f"Send at most {self.max_batch_size} {self.items_noun} per request "
+                    f"(MAX_BATCH_SIZE); got {len(items)}.",
+                    field_name=self.items_field,
+                )
+        return data
+
+
+class PredictRequestSchema(BatchRequestSchema):
     """The body of POST /v1/predict: 1 to MAX_BATCH_SIZE records, scored as one batch."""
 
+    items_field = items_noun = "instances"
     error_messages: ClassVar[dict[str, str]] = {
         "type": "Must be a JSON object with an 'instances' array."
     }
@@ -65,22 +91,50 @@ class PredictRequestSchema(Schema):
         metadata={"description": "The records to score, in order."},
     )
 
-    def __init__(self, *, max_batch_size: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.max_batch_size = max_batch_size
 
-    @pre_load
-    def refuse_oversized_batch(self, data: Any, **_kwargs: Any) -> Any:
-        """Count the records before validating any of them: a huge batch fails fast."""
-        if isinstance(data, dict):
-            instances = data.get("instances")
-            if isinstance(instances, list) and len(instances) > self.max_batch_size:
-                raise ValidationError(
-                    f"Send at most {self.max_batch_size} instances per request "
-                    f"(MAX_BATCH_SIZE); got {len(instances)}.",
-                    field_name="instances",
-                )
-        return data
+class FeedbackItemSchema(Schema):
+    """The true outcome of one prediction, learned later."""
+
+    id = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "The prediction's id, as /v1/predict gave it."},
+    )
+    # Its type is checked per item (evaluation.outcome_problem): one wrong item is reported
+    # and the others are stored.
+    actual = fields.Raw(
+        required=True,
+        allow_none=True,
+        metadata={"description": "{{ 'The true class label.' if cookiecutter.task == 'classification' else 'The true value, a number.' }}"},
+    )
+
+
+class FeedbackRequestSchema(BatchRequestSchema):
+    """The body of POST /v1/feedback: 1 to MAX_BATCH_SIZE outcomes."""
+
+    items_field = "feedback"
+    items_noun = "feedback items"
+    error_messages: ClassVar[dict[str, str]] = {
+        "type": "Must be a JSON object with a 'feedback' array."
+    }
+
+    feedback = fields.List(
+        fields.Nested(FeedbackItemSchema),
+        required=True,
+        validate=validate.Length(min=1, error="Send at least one feedback item."),
+    )
+
+
+class RejectedItemSchema(Schema):
+    index = fields.Integer(required=True, metadata={"description": "Position in 'feedback'."})
+    id = fields.String(required=True)
+    problem = fields.String(required=True)
+
+
+class FeedbackResponseSchema(Schema):
+    stored = fields.Integer(required=True, metadata={"description": "Items stored."})
+    rejected = fields.List(fields.Nested(RejectedItemSchema), required=True)
+    request_id = fields.String(required=True)
 
 
 class ModelRefSchema(Schema):
@@ -126,6 +180,23 @@ class ModelInfoSchema(Schema):
     libraries = fields.Dict(keys=fields.String(), values=fields.String())
     source = fields.String(metadata={"description": "train-example, or the registered file."})
     notes = fields.String()
+
+
+class MonitoringReportSchema(Schema):
+    prediction_log = fields.String(
+        allow_none=True, metadata={"description": "The log's database; null when it is off."}
+    )
+    drift = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "The served version's PSI per feature over DRIFT_WINDOW, with the "
+            "record count, threshold and, when no score could be computed, the problem."
+        },
+    )
+    quality = fields.Dict(
+        allow_none=True,
+        metadata={"description": "Per version, feedback count and scores over ACCURACY_WINDOW."},
+    )
 
 
 class StatusSchema(Schema):

@@ -29,7 +29,7 @@ from . import logs
 from .config import Settings
 from .errors import ApiError
 from .features import FEATURES
-from .metrics import MODEL_LOADS, MODEL_SWAPS
+from .metrics import MODEL_LOADS, MODEL_READY, MODEL_SWAPS
 from .predict import predict
 from .reference import typical_instance
 from .registry import LoadedVersion, ModelStore, StoreError, utc_now
@@ -133,12 +133,13 @@ class ModelHolder:
         Threads do not survive a fork, so each worker starts its own (gunicorn's
         post_worker_init does, before the worker takes a request).
         """
-        if self.poll_seconds <= 0:
-            return
         with self._watch_lock:  # two first requests at once must not start two watches
             if self._watcher_pid == os.getpid():
                 return
             self._watcher_pid = os.getpid()
+        self._publish_readiness()
+        if self.poll_seconds <= 0:
+            return
         self.refresh()
         threading.Thread(target=self._poll, name="registry-watch", daemon=True).start()
 
@@ -155,6 +156,12 @@ class ModelHolder:
     def model_ref(self, loaded: LoadedVersion) -> dict[str, Any]:
         """How responses name the model that answered."""
         return {"name": self.store.name, "version": str(loaded.version)}
+
+    def _publish_readiness(self) -> None:
+        # Only from a process that serves: a master that preloaded the app never answers, and
+        # its value, frozen at start, would hide the workers' own.
+        if self._watcher_pid == os.getpid():
+            MODEL_READY.set(0 if self.current is None else 1)
 
     def _poll(self) -> None:
         while True:
@@ -174,6 +181,7 @@ class ModelHolder:
             return
         previous, self.current, self.problem = self.current, loaded, None
         logs.set_process_model_version(str(version))
+        self._publish_readiness()
         MODEL_LOADS.labels(self.store.name, str(version), "loaded").inc()
         if previous is not None:
             MODEL_SWAPS.labels(self.store.name).inc()

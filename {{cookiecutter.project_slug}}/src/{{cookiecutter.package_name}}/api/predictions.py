@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
@@ -10,6 +11,7 @@ from flask import Blueprint, current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..errors import ApiError
+from ..monitoring import monitor
 from ..schemas import PredictRequestSchema
 from ..serving import UnscorableRecordsError, holder, score
 
@@ -79,6 +81,10 @@ def predict_view() -> dict:
         fields = {f"instances.{index}": [problem] for index in error.indices}
         raise ApiError(422, "unscorable_input", f"Invalid input: {error}.", fields) from None
     predictions = [{"id": f"{prefix}-{index}", **answer} for index, answer in enumerate(answers)]
+    latency_ms = (time.perf_counter() - g.started) * 1000
+    monitor().observe(
+        loaded, instances, predictions, request_id=g.request_id, latency_ms=latency_ms
+    )
     return {
         "predictions": predictions,
         "model": model_holder.model_ref(loaded),

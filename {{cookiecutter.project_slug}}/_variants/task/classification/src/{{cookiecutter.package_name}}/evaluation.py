@@ -11,6 +11,13 @@ def parse_target(text: str) -> str:
     return text
 
 
+def outcome_problem(actual: Any) -> str | None:
+    """Why ``actual`` (a feedback item's outcome) cannot be a class label; None if it can."""
+    if isinstance(actual, bool) or not isinstance(actual, str | int):
+        return "Must be a class label: a string or an integer."
+    return None
+
+
 def metrics(predictions: Sequence[dict[str, Any]], actuals: Sequence[Any]) -> dict[str, float]:
     """Accuracy of ``predictions`` (the service's own answers) against ``actuals``.
 

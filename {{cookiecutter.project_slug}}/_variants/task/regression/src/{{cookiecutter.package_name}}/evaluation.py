@@ -17,6 +17,14 @@ def parse_target(text: str) -> float:
     return value
 
 
+def outcome_problem(actual: Any) -> str | None:
+    """Why ``actual`` (a feedback item's outcome) cannot be a true value; None if it can."""
+    # Written so that NaN, infinities and integers too large for a float all fail.
+    if isinstance(actual, bool) or not isinstance(actual, int | float) or not abs(actual) <= 1e100:
+        return "Must be a JSON number between -1e100 and 1e100."
+    return None
+
+
 def metrics(predictions: Sequence[dict[str, Any]], actuals: Sequence[Any]) -> dict[str, float]:
     """Mean absolute and root-mean-square error of ``predictions`` against ``actuals``."""
     if len(predictions) != len(actuals) or not actuals:
