@@ -25,7 +25,10 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "task": ("task",),
     "framework-task": ("framework", "task"),
     "example_data": ("__example_data", "task"),
+    "monitoring_stack": ("monitoring_stack",),
 }
+# An option's value "none" adds no files, so it needs no folder.
+NO_FILES = "none"
 
 
 def chosen_variant(project: Path, option: str, answers: dict) -> Path:
@@ -51,6 +54,8 @@ def apply_variants(project: Path, answers: dict) -> None:
     """Put the chosen variant of each option in place and remove all variant folders."""
     for option in VARIANTS:
         variant = chosen_variant(project, option, answers)
+        if variant.name == NO_FILES and not variant.exists():
+            continue
         if not variant.is_dir():
             raise FileNotFoundError(f"the template has no variant {variant}")
         move_into_place(variant, project)

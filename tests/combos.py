@@ -27,6 +27,10 @@ class Combo:
     def framework(self) -> str:
         return self.context.get("framework", "sklearn")
 
+    @property
+    def monitoring_stack(self) -> bool:
+        return self.context.get("monitoring_stack", "compose") == "compose"
+
 
 def _combos() -> list[Combo]:
     combos = [Combo("default")]
@@ -46,6 +50,8 @@ def _combos() -> list[Combo]:
                     "serializer": serializer,
                     "task": task,
                     "features": features,
+                    # pickle bakes leave the monitoring stack out: the option's other value.
+                    **({"monitoring_stack": "none"} if serializer == "pickle" else {}),
                 },
             )
         )
@@ -78,6 +84,7 @@ def _combos() -> list[Combo]:
                 "model_name": "customer.lifetime_value-v2",
                 "task": "regression",
                 "features": "x",
+                "monitoring_stack": "none",
             },
         )
     )

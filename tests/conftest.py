@@ -9,6 +9,7 @@ import pytest
 
 import bakery
 from combos import DEFAULT, Combo
+from postgres import postgres_database
 from served import Installed, Server
 
 
@@ -75,3 +76,10 @@ def start_server(
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL server on a loopback port, for the whole session (SQLAlchemy URL)."""
+    with postgres_database() as url:
+        yield url

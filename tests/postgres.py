@@ -44,8 +44,10 @@ def postgres_database() -> Iterator[str]:
     (directory / "pw").write_text(PASSWORD + "\n")
     run(
         _as_owner(
-            [str(binaries / "initdb"), "-D", str(data), "-U", USER, f"--pwfile={directory / 'pw'}"]
-            + ["--auth=scram-sha-256", "--no-sync"]
+            [
+                *(str(binaries / "initdb"), "-D", str(data), "-U", USER),
+                *(f"--pwfile={directory / 'pw'}", "--auth=scram-sha-256", "--no-sync"),
+            ]
         )
     )
     options = f"-c listen_addresses=127.0.0.1 -p {port} -k {directory} -c fsync=off"
@@ -53,7 +55,10 @@ def postgres_database() -> Iterator[str]:
     run(_as_owner([*pg_ctl, "-l", str(directory / "log"), "-o", options, "start"]))
     try:
         env = {**os.environ, "PGPASSWORD": PASSWORD}
-        run([str(binaries / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", USER, "test"], env=env)
+        run(
+            [str(binaries / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", USER, "test"],
+            env=env,
+        )
         yield f"postgresql+psycopg://{USER}:{PASSWORD}@127.0.0.1:{port}/test"
     finally:
         subprocess.run(_as_owner([*pg_ctl, "-m", "fast", "stop"]), capture_output=True, timeout=60)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -17,6 +19,16 @@ from bakery import TEMPLATE, package_name
 from combos import COMBOS, IRIS, Combo
 
 LEFTOVER = re.compile(r"\{\{|\{%|\{#|cookiecutter\.")
+
+
+COMPOSE_FILES = (
+    "compose.yaml",
+    "prometheus/prometheus.yml",
+    "prometheus/alerts.yml",
+    "grafana/provisioning/datasources/prometheus.yml",
+    "grafana/provisioning/dashboards/dashboards.yml",
+    "grafana/dashboards/dashboard.json",
+)
 
 
 def expected_files(combo: Combo, project: Path) -> set[str]:
@@ -100,6 +112,8 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
         files.add(f"{package}/data/iris.csv")
     if combo.framework != "sklearn":
         files.add(f"{package}/model.py")  # the network's architecture
+    if combo.monitoring_stack:
+        files |= {f"deploy/compose/{name}" for name in COMPOSE_FILES}
     return files
 
 
@@ -200,3 +214,32 @@ def test_dev_tool_pins_match_the_template() -> None:
     for line in bake_dev.splitlines():
         if line.startswith(("ruff==", "pytest==")):
             assert line in dev
+
+
+def test_monitoring_stack_files_are_valid(baked: tuple[Combo, Path]) -> None:
+    """Compose against the compose specification; Prometheus' config and rules by promtool
+    (when the Prometheus package is installed, as CI installs it); the dashboard as JSON."""
+    combo, project = baked
+    if not combo.monitoring_stack:
+        assert not (project / "deploy").exists()
+        return
+    stack = project / "deploy" / "compose"
+    checks = [
+        ["check-jsonschema", "--builtin-schema", "vendor.compose-spec", "compose.yaml"],
+    ]
+    if shutil.which("promtool"):
+        checks.append(["promtool", "check", "config", "prometheus/prometheus.yml"])
+        checks.append(["promtool", "check", "rules", "prometheus/alerts.yml"])
+    for command in checks:
+        tool = Path(sys.executable).parent / command[0]
+        command[0] = str(tool) if tool.exists() else command[0]
+        result = subprocess.run(command, cwd=stack, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr
+    dashboard = json.loads((stack / "grafana/dashboards/dashboard.json").read_text())
+    ids = [panel["id"] for panel in dashboard["panels"]]
+    assert len(ids) == len(set(ids))
+    assert all(
+        target["expr"] and target["datasource"]["uid"] == "prometheus"
+        for panel in dashboard["panels"]
+        for target in panel.get("targets", [])
+    )

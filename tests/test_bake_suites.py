@@ -1,4 +1,5 @@
-"""Slow layer: every combination's own test suite passes with its pinned dependencies."""
+"""Slow layer: every combination's own test suite passes with its pinned dependencies, with
+its prediction log on SQLite and on a real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -14,12 +15,19 @@ from combos import COMBOS, Combo
 @pytest.mark.slow
 @pytest.mark.parametrize("combo", COMBOS, ids=[combo.id for combo in COMBOS])
 def test_bake_passes_its_own_suite(
-    combo: Combo, bake: Callable[[Combo], Path], project_venv: Callable[[Path], Path]
+    combo: Combo,
+    bake: Callable[[Combo], Path],
+    project_venv: Callable[[Path], Path],
+    postgres_url: str,
 ) -> None:
+    """The prediction log's tests run on SQLite and on the real PostgreSQL: none is skipped."""
     project = bake(combo)
     python = project_venv(project) / "bin" / "python"
     output = run(
-        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, env=clean_env()
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        env=clean_env(TEST_DATABASE_URL=postgres_url),
     )
     assert " passed" in output
     assert " failed" not in output
+    assert " skipped" not in output

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import http.client
 import json
+import sqlite3
 import subprocess
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -239,3 +241,28 @@ def test_sigterm_stops_gracefully(start_server: Callable[..., Server], store: Pa
 def test_each_instance_has_its_own_control_socket(server: Server) -> None:
     [message] = [line["message"] for line in server.lines() if "Control socket" in line["message"]]
     assert message.endswith(f"-{server.port}/gunicorn.ctl")
+
+
+def test_every_prediction_reaches_the_log_through_a_sigterm(
+    start_server: Callable[..., Server], store: Path, tmp_path: Path
+) -> None:
+    """Predictions queued in both workers are written before they exit, and feedback on them
+    is accepted at once."""
+    database = tmp_path / "log.sqlite3"
+    server = start_server(store, DATABASE_URL=f"sqlite:///{database}")
+    wait_for(server.port, "/readyz", 200)
+
+    def one(index: int) -> str:
+        answer = predict(server, [SETOSA if index % 2 else VIRGINICA])
+        assert answer.status == 200, answer.body
+        return answer.json()["predictions"][0]["id"]
+
+    with ThreadPoolExecutor(4) as pool:
+        ids = list(pool.map(one, range(200)))
+    feedback = [{"id": ids[0], "actual": "setosa"}, {"id": "unknown", "actual": "setosa"}]
+    answer = request(server.port, "POST", "/v1/feedback", {"feedback": feedback}).json()
+    assert (answer["stored"], [item["index"] for item in answer["rejected"]]) == (1, [1])
+    assert server.stop() == 0
+    with sqlite3.connect(database) as connection:
+        logged = {row[0] for row in connection.execute("SELECT id FROM prediction_log")}
+    assert logged == set(ids)

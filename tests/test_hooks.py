@@ -94,6 +94,7 @@ def variant_tree(tmp_path: Path) -> Path:
         "_variants/framework-task/sklearn-classification/src/pkg/training.py": "logistic",
         "_variants/example_data/synthetic-regression/src/pkg/example_data.py": "synthetic",
         "_variants/example_data/iris-classification/src/pkg/data/iris.csv": "iris",
+        "_variants/monitoring_stack/compose/deploy/compose/compose.yaml": "stack",
     }
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -102,7 +103,9 @@ def variant_tree(tmp_path: Path) -> Path:
 
 
 def test_post_gen_keeps_only_the_chosen_variants(variant_tree: Path) -> None:
-    answers = default_answers(serializer="pickle", task="regression", features="a,b")
+    answers = default_answers(
+        serializer="pickle", task="regression", features="a,b", monitoring_stack="none"
+    )
     hook = load_hook("post_gen_project", answers)
     hook.apply_variants(variant_tree, hook.ANSWERS)
     found = {
@@ -118,6 +121,13 @@ def test_post_gen_keeps_only_the_chosen_variants(variant_tree: Path) -> None:
         "src/pkg/training.py": "ridge",
         "src/pkg/example_data.py": "synthetic",
     }
+
+
+def test_post_gen_moves_an_option_s_files_into_their_folders(variant_tree: Path) -> None:
+    hook = load_hook("post_gen_project", default_answers(task="regression", features="a"))
+    hook.apply_variants(variant_tree, hook.ANSWERS)
+    assert (variant_tree / "deploy/compose/compose.yaml").read_text() == "stack"
+    assert not (variant_tree / "_variants").exists()
 
 
 def test_post_gen_refuses_to_overwrite_a_base_file(variant_tree: Path) -> None:

@@ -108,6 +108,15 @@ access_log_format = (
 loglevel = _app.log_level.lower()
 
 
+def when_ready(server: Arbiter) -> None:
+    """Drop the master's per-process gauges before the first fork: the master serves nothing,
+    and gauges it wrote (importing a preloaded app writes them at 0) would read as a worker
+    that is not ready."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(os.getpid())
+
+
 def post_worker_init(worker: Worker) -> None:
     """Each worker follows the registry and runs its monitor, starting before it takes a
     request; the monitor also reports the master's resources.

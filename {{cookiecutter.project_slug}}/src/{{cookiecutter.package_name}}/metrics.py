@@ -109,6 +109,11 @@ PREDICTION_LOG_DROPPED = Counter(
 FEEDBACK_ITEMS = Counter(
     "feedback_items", "Feedback items received, by outcome: stored or rejected.", ["outcome"]
 )
+# Exported at 0 from the start, so that rates and alerts have a series before the first event.
+for _reason in ("queue_full", "write_failed"):
+    PREDICTION_LOG_DROPPED.labels(_reason)
+for _outcome in ("stored", "rejected"):
+    FEEDBACK_ITEMS.labels(_outcome)
 
 # Resources, per process: the standard process collector gives none in multiprocess mode.
 WORKER_MEMORY = Gauge(

@@ -33,7 +33,7 @@ from .drift import LiveBins, Reference, drift_scores
 from .evaluation import metrics as quality_metrics
 from .features import FEATURES
 from .metrics import BATCH_SIZE, DRIFT, DRIFT_RECORDS, refresh_resources, watch_master
-from .outcome_metrics import QUALITY, observe_predictions
+from .outcome_metrics import HOLDOUT, QUALITY, observe_predictions
 from .prediction_log import PredictionLog, safe_url
 from .registry import LoadedVersion, ModelStore, StoreError
 from .serving import ModelHolder
@@ -170,6 +170,12 @@ class Monitor:
             for name, gauge in QUALITY.items():
                 gauge.labels(version).set(quality.get(version, {}).get(name, math.nan))
         self._quality_versions |= quality.keys()
+        current = self.holder.current
+        if current is not None:
+            holdout = current.metadata.get("metrics") or {}
+            for name, gauge in HOLDOUT.items():
+                if name in holdout:
+                    gauge.labels(str(current.version)).set(holdout[name])
         return report
 
     def _warn_of_drift(self, scores: Mapping[str, float], drift: Mapping[str, Any]) -> None:

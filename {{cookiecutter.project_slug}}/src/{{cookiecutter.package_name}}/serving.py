@@ -252,6 +252,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         pinned_version=settings.model_version,
         poll_seconds=settings.model_poll_seconds,
     )
+    MODEL_SWAPS.labels(model_holder.store.name)  # exported at 0 until the first swap
     model_holder.refresh()
     app.extensions["model_holder"] = model_holder
     app.after_request(_add_model_version_header)

@@ -23,6 +23,15 @@ QUALITY = {
         multiprocess_mode="livemostrecent",
     ),
 }
+#: The same scores measured at registration (metadata.json), to compare the live ones with.
+HOLDOUT = {
+    "accuracy": Gauge(
+        "model_holdout_accuracy",
+        "Accuracy measured when the version was registered, on held-out data, by model version.",
+        ["model_version"],
+        multiprocess_mode="livemostrecent",
+    ),
+}
 
 
 def observe_predictions(version: str, predictions: Sequence[Mapping[str, Any]]) -> None:

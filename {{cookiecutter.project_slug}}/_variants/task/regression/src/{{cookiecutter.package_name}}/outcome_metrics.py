@@ -30,6 +30,17 @@ QUALITY = {
     )
     for name, description in (("mae", "Mean absolute error"), ("rmse", "Root-mean-square error"))
 }
+#: The same scores measured at registration (metadata.json), to compare the live ones with.
+HOLDOUT = {
+    name: Gauge(
+        f"model_holdout_{name}",
+        f"{name.upper()} measured when the version was registered, on held-out data, by model "
+        "version.",
+        ["model_version"],
+        multiprocess_mode="livemostrecent",
+    )
+    for name in ("mae", "rmse")
+}
 
 
 def observe_predictions(version: str, predictions: Sequence[Mapping[str, Any]]) -> None:
