@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import math
 from bisect import bisect_right
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -81,12 +80,14 @@ class LiveBins:
             labels = bin_labels(edges)
             self.counters[name] = [FEATURE_VALUES.labels(version, name, label) for label in labels]
             counts = reference[name]["counts"]
+            total = sum(counts)
             for label, count in zip(labels, counts, strict=True):
-                FEATURE_REFERENCE.labels(version, name, label).set(count / sum(counts))
+                FEATURE_REFERENCE.labels(version, name, label).set(count / total)
 
     def observe(self, instances: Sequence[Mapping[str, float]]) -> None:
         """Count each record's value of each feature in its bin."""
         for name, edges in self.edges.items():
-            counters = self.counters[name]
-            for index, count in Counter(bisect_right(edges, r[name]) for r in instances).items():
-                counters[index].inc(count)
+            counts = bin_counts(edges, [record[name] for record in instances])
+            for counter, count in zip(self.counters[name], counts, strict=True):
+                if count:
+                    counter.inc(count)

@@ -65,6 +65,21 @@ def drift_summary(
     return summary
 
 
+def version_drift(
+    log: PredictionLog,
+    version: int,
+    reference: Reference | None,
+    since: datetime,
+    until: datetime | None = None,
+    *,
+    threshold: float,
+    min_records: int,
+) -> dict[str, Any]:
+    """The drift summary of the inputs ``version`` scored from ``since`` (to ``until``)."""
+    records = log.recent_inputs(version, since, until, limit=MAX_WINDOW_RECORDS)
+    return drift_summary(reference, records, threshold=threshold, min_records=min_records)
+
+
 def quality_by_version(rows: Sequence[tuple[int, Mapping[str, Any], Any]]) -> dict[str, Any]:
     """Accuracy (or MAE and RMSE) per version of ``(version, prediction, actual)`` rows."""
     grouped: dict[int, tuple[list[Mapping[str, Any]], list[Any]]] = defaultdict(lambda: ([], []))
@@ -210,14 +225,15 @@ class Monitor:
         drift: dict[str, Any] | None = None
         if current is not None:
             since = now - settings.drift_window
-            records = self.log.recent_inputs(current.version, since, limit=MAX_WINDOW_RECORDS)
             drift = {
                 "model_version": str(current.version),
                 "window": format_duration(settings.drift_window),
                 "since": since.isoformat(timespec="seconds"),
-                **drift_summary(
+                **version_drift(
+                    self.log,
+                    current.version,
                     current.metadata.get("reference"),
-                    records,
+                    since,
                     threshold=settings.drift_threshold,
                     min_records=settings.drift_min_records,
                 ),
@@ -251,11 +267,10 @@ def range_report(
             reference = store.metadata(version).get("reference")
         except StoreError:  # a version no longer in this store
             reference = None
-        records = log.recent_inputs(version, since, until, limit=MAX_WINDOW_RECORDS)
         versions[str(version)] = {
             "predictions": count,
-            "drift": drift_summary(
-                reference, records, threshold=threshold, min_records=min_records
+            "drift": version_drift(
+                log, version, reference, since, until, threshold=threshold, min_records=min_records
             ),
         }
     for version, quality in quality_by_version(log.labelled(since, until)).items():
