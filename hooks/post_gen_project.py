@@ -26,6 +26,9 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "framework-task": ("framework", "task"),
     "example_data": ("__example_data", "task"),
     "monitoring_stack": ("monitoring_stack",),
+    "container": ("container",),
+    "kubernetes": ("kubernetes",),
+    "ci": ("ci",),
 }
 # An option's value "none" adds no files, so it needs no folder.
 NO_FILES = "none"

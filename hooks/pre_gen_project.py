@@ -129,6 +129,24 @@ def check_serializer(answers: dict) -> str | None:
     return None
 
 
+def check_container_needed(answers: dict) -> str | None:
+    if answers["container"] == "docker":
+        return None
+    needs = [
+        f"{option}={value}"
+        for option, value in (("kubernetes", "manifests"), ("monitoring_stack", "compose"))
+        if answers[option] == value
+    ]
+    if not needs:
+        return None
+    verb = "need" if len(needs) > 1 else "needs"
+    instead = " and ".join(f"{answer.split('=')[0]}=none" for answer in needs)
+    return (
+        f"{' and '.join(needs)} {verb} the service's container image, which container=none "
+        f"leaves out: choose container=docker, or {instead}."
+    )
+
+
 CHECKS = (
     check_one_line_texts,
     check_email,
@@ -138,6 +156,7 @@ CHECKS = (
     check_features,
     check_framework,
     check_serializer,
+    check_container_needed,
 )
 
 

@@ -26,6 +26,30 @@ def run(command: list[str], cwd: Path | None = None, timeout: float = 600, **kwa
     return completed.stdout
 
 
+def bake_into(directory: Path, **context: str) -> Path:
+    """Bake the template with ``context`` into ``directory``, without prompts and without a
+    replay file in the home directory; returns the project's path."""
+    from cookiecutter.main import cookiecutter  # the tests' dev tools only, not the bakes'
+
+    config = directory / "cookiecutter.yaml"
+    config.write_text(f'replay_dir: "{directory}/replay"\ncookiecutters_dir: "{directory}/cc"\n')
+    output = cookiecutter(
+        str(TEMPLATE),
+        no_input=True,
+        output_dir=str(directory),
+        config_file=str(config),
+        extra_context=context,
+    )
+    return Path(output)
+
+
+def run_dev_tool(command: list[str], cwd: Path, timeout: float = 120) -> str:
+    """Run one of the template's dev tools (hadolint, kubectl, ...): the copy pinned beside this
+    interpreter when there is one, else the one on PATH (promtool, from a Debian package)."""
+    tool = Path(sys.executable).parent / command[0]
+    return run([str(tool) if tool.exists() else command[0], *command[1:]], cwd, timeout)
+
+
 def project_venv(project: Path) -> Path:
     """The virtualenv with a bake's pinned requirements, shared by bakes with the same pins."""
     files = [project / "requirements.txt", project / "requirements-dev.txt"]

@@ -31,6 +31,18 @@ class Combo:
     def monitoring_stack(self) -> bool:
         return self.context.get("monitoring_stack", "compose") == "compose"
 
+    @property
+    def container(self) -> bool:
+        return self.context.get("container", "docker") == "docker"
+
+    @property
+    def kubernetes(self) -> bool:
+        return self.context.get("kubernetes", "manifests") == "manifests"
+
+    @property
+    def ci(self) -> bool:
+        return self.context.get("ci", "github") == "github"
+
 
 def _combos() -> list[Combo]:
     combos = [Combo("default")]
@@ -50,17 +62,26 @@ def _combos() -> list[Combo]:
                     "serializer": serializer,
                     "task": task,
                     "features": features,
-                    # pickle bakes leave the monitoring stack out: the option's other value.
+                    # pickle bakes take the deployment options' other values: no monitoring
+                    # stack, and (for classification) no container or Kubernetes either,
+                    # whose workflow then has no image job.
                     **({"monitoring_stack": "none"} if serializer == "pickle" else {}),
+                    **(
+                        {"container": "none", "kubernetes": "none"}
+                        if (serializer, task) == ("pickle", "classification")
+                        else {}
+                    ),
+                    # Newer Pythons for the image and the workflow.
+                    **({"python_version": "3.13"} if serializer == "joblib" else {}),
                 },
             )
         )
     # PyTorch and TensorFlow: each with each task, by "auto" and by the explicit serializer.
-    for framework, serializer, task, iris in (
-        ("pytorch", "auto", "classification", True),
-        ("pytorch", "torch_state_dict", "regression", False),
-        ("tensorflow", "savedmodel", "classification", True),
-        ("tensorflow", "auto", "regression", False),
+    for framework, serializer, task, iris, python in (
+        ("pytorch", "auto", "classification", True, "3.11"),
+        ("pytorch", "torch_state_dict", "regression", False, "3.12"),
+        ("tensorflow", "savedmodel", "classification", True, "3.11"),
+        ("tensorflow", "auto", "regression", False, "3.12"),
     ):
         combos.append(
             Combo(
@@ -72,6 +93,7 @@ def _combos() -> list[Combo]:
                     "serializer": serializer,
                     "task": task,
                     "features": IRIS if iris else CUSTOM[task],
+                    "python_version": python,
                 },
             )
         )
@@ -85,6 +107,8 @@ def _combos() -> list[Combo]:
                 "task": "regression",
                 "features": "x",
                 "monitoring_stack": "none",
+                "kubernetes": "none",
+                "ci": "none",
             },
         )
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import bakery
-from combos import DEFAULT, Combo
+from combos import COMBOS, DEFAULT, Combo
 from postgres import postgres_database
 from served import Installed, Server
 
@@ -28,6 +28,12 @@ def bake(cookies_session) -> Callable[[Combo], Path]:
         return baked[combo.id]
 
     return _bake
+
+
+@pytest.fixture(params=COMBOS, ids=[combo.id for combo in COMBOS])
+def baked(request: pytest.FixtureRequest, bake: Callable[[Combo], Path]) -> tuple[Combo, Path]:
+    """Each combination, baked."""
+    return request.param, bake(request.param)
 
 
 @pytest.fixture(scope="session")

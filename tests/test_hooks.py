@@ -39,6 +39,14 @@ REFUSALS = [
     ({"author_email": "nobody"}, "author_email 'nobody' is not an email"),
     ({"description": "two\nlines"}, "description must fit on one line"),
     ({"author_name": "  "}, "author_name is empty"),
+    (
+        {"container": "none"},
+        "kubernetes=manifests and monitoring_stack=compose need the service's container image",
+    ),
+    (
+        {"container": "none", "kubernetes": "none"},
+        "monitoring_stack=compose needs the service's container image",
+    ),
 ]
 
 
@@ -95,6 +103,9 @@ def variant_tree(tmp_path: Path) -> Path:
         "_variants/example_data/synthetic-regression/src/pkg/example_data.py": "synthetic",
         "_variants/example_data/iris-classification/src/pkg/data/iris.csv": "iris",
         "_variants/monitoring_stack/compose/deploy/compose/compose.yaml": "stack",
+        "_variants/container/docker/Dockerfile": "image",
+        "_variants/kubernetes/manifests/deploy/k8s/kustomization.yaml": "manifests",
+        "_variants/ci/github/.github/workflows/ci.yml": "workflow",
     }
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -104,7 +115,13 @@ def variant_tree(tmp_path: Path) -> Path:
 
 def test_post_gen_keeps_only_the_chosen_variants(variant_tree: Path) -> None:
     answers = default_answers(
-        serializer="pickle", task="regression", features="a,b", monitoring_stack="none"
+        serializer="pickle",
+        task="regression",
+        features="a,b",
+        monitoring_stack="none",
+        container="none",
+        kubernetes="none",
+        ci="none",
     )
     hook = load_hook("post_gen_project", answers)
     hook.apply_variants(variant_tree, hook.ANSWERS)
@@ -127,6 +144,9 @@ def test_post_gen_moves_an_option_s_files_into_their_folders(variant_tree: Path)
     hook = load_hook("post_gen_project", default_answers(task="regression", features="a"))
     hook.apply_variants(variant_tree, hook.ANSWERS)
     assert (variant_tree / "deploy/compose/compose.yaml").read_text() == "stack"
+    assert (variant_tree / "Dockerfile").read_text() == "image"
+    assert (variant_tree / "deploy/k8s/kustomization.yaml").read_text() == "manifests"
+    assert (variant_tree / ".github/workflows/ci.yml").read_text() == "workflow"
     assert not (variant_tree / "_variants").exists()
 
 

@@ -1,0 +1,180 @@
+"""Fast layer: each bake's container, Kubernetes and CI files, checked offline by the tools
+their platforms trust: hadolint, the Kubernetes API schemas (kubernetes-validate) after a real
+kustomize render, the GitHub workflow schema and actionlint."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import yaml
+
+from bakery import package_name, run_dev_tool
+from combos import Combo
+
+# The oldest and the newest Kubernetes the manifests are validated against (schemas of
+# kubernetes-validate 1.37.0). The preStop sleep action needs 1.30 or later.
+KUBERNETES_VERSIONS = ("1.31", "1.37")
+# The service's user in the image; the pod's securityContext must name the same one.
+SERVICE_UID = 10001
+
+
+def _python_version(combo: Combo) -> str:
+    return combo.context.get("python_version", "3.11")
+
+
+def _exec_form(line: str, instruction: str) -> list[str]:
+    """The JSON array of an exec-form instruction (``CMD ["a", "b"]``)."""
+    assert line.startswith(f"{instruction} ["), line
+    return json.loads(line.removeprefix(instruction))
+
+
+def test_dockerfile(baked: tuple[Combo, Path]) -> None:
+    """hadolint-clean, multi-stage on the chosen Python, non-root, gunicorn as PID 1, and the
+    framework's CPU build."""
+    combo, project = baked
+    dockerfile = project / "Dockerfile"
+    if not combo.container:
+        assert not dockerfile.exists()
+        assert not (project / ".dockerignore").exists()
+        return
+    run_dev_tool(
+        ["hadolint", "--no-color", "--failure-threshold", "warning", "Dockerfile"], cwd=project
+    )
+    text = dockerfile.read_text(encoding="utf-8")
+    # Continuation lines joined, so each instruction is one line.
+    lines = [line for line in text.replace("\\\n", " ").splitlines() if line.strip()]
+    lines = [line for line in lines if not line.lstrip().startswith("#")]
+    assert f"ARG BASE_IMAGE=python:{_python_version(combo)}-slim-trixie" in lines
+    stages = re.findall(r"^FROM (\S+) AS (\S+)$", "\n".join(lines), re.MULTILINE)
+    assert stages == [
+        ("${BASE_IMAGE}", "build"),
+        ("${BASE_IMAGE}", "runtime"),
+        ("runtime", "with-models"),
+        ("runtime", "service"),  # the default target: the model store is mounted
+    ]
+    package = package_name(project)
+    assert f"USER {SERVICE_UID}:{SERVICE_UID}" in lines
+    (cmd,) = [line for line in lines if line.startswith("CMD ")]
+    assert _exec_form(cmd, "CMD") == [
+        "gunicorn",
+        "--config",
+        f"python:{package}.gunicorn_conf",
+        f"{package}.wsgi:app",
+    ]
+    (healthcheck,) = [line for line in lines if line.startswith("HEALTHCHECK ")]
+    command = healthcheck[healthcheck.index("CMD ") :]
+    assert _exec_form(command, "CMD") == ["python", "-m", f"{package}.healthcheck"]
+    assert (project / "src" / package / "healthcheck.py").is_file()
+    cpu_index = "ARG PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu"
+    assert (cpu_index in lines) == (combo.framework == "pytorch")
+    assert ("KERAS_HOME=/tmp/keras" in text) == (combo.framework == "tensorflow")
+    # An allow-list: the context holds the sources, the pins and the store, never a venv.
+    ignore = (project / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    patterns = [line for line in ignore if line and not line.startswith("#")]
+    assert patterns[0] == "*"
+    assert {"!src/", "!requirements.txt", "!models/"} <= set(patterns)
+    assert "models/prediction-log.sqlite3*" in patterns
+
+
+def _validate(document: dict[str, Any], where: str) -> None:
+    """Strict schema validation; an unknown kind or apiVersion fails too."""
+    for version in KUBERNETES_VERSIONS:
+        try:
+            kubernetes_validate.validate(document, version, strict=True)
+        except (kubernetes_validate.ValidationError, kubernetes_validate.SchemaNotFoundError) as e:
+            kind = document.get("kind")
+            raise AssertionError(f"{where}: {kind} on Kubernetes {version}: {e}") from None
+
+
+def test_kubernetes_manifests(baked: tuple[Combo, Path]) -> None:
+    """Every manifest and the kustomize render pass the Kubernetes schemas, and fit together:
+    probes on the contract's endpoints, a grace period longer than preStop plus gunicorn's,
+    non-root and read-only, the store and /tmp mounted, selectors that match the pods."""
+    combo, project = baked
+    k8s = project / "deploy" / "k8s"
+    if not combo.kubernetes:
+        assert not k8s.exists()
+        return
+    for path in sorted(k8s.glob("*.yaml")):
+        if path.name != "kustomization.yaml":
+            for document in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+                _validate(document, path.name)
+    rendered = list(yaml.safe_load_all(run_dev_tool(["kubectl", "kustomize", "."], cwd=k8s)))
+    for document in rendered:
+        _validate(document, "kubectl kustomize")
+    kinds = {document["kind"]: document for document in rendered}
+    assert len(kinds) == len(rendered) == 6
+    slug = project.name
+
+    deployment = kinds["Deployment"]
+    pod = deployment["spec"]["template"]
+    labels = pod["metadata"]["labels"]
+    assert deployment["spec"]["selector"]["matchLabels"] == labels
+    assert kinds["Service"]["spec"]["selector"] == labels
+    assert kinds["PodDisruptionBudget"]["spec"]["selector"]["matchLabels"] == labels
+    target = kinds["HorizontalPodAutoscaler"]["spec"]["scaleTargetRef"]
+    assert (target["kind"], target["name"]) == ("Deployment", deployment["metadata"]["name"])
+    assert "replicas" not in deployment["spec"]  # the autoscaler owns it
+
+    (container,) = pod["spec"]["containers"]
+    assert container["image"] == f"{slug}:0.1.0"  # kustomization's images: entry applied
+    probes = {
+        kind: container[f"{kind}Probe"]["httpGet"]["path"]
+        for kind in ("startup", "liveness", "readiness")
+    }
+    assert probes == {"startup": "/livez", "liveness": "/livez", "readiness": "/readyz"}
+    config = kinds["ConfigMap"]
+    assert container["envFrom"] == [{"configMapRef": {"name": config["metadata"]["name"]}}]
+    pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+    graceful = int(config["data"]["GRACEFUL_TIMEOUT"])
+    assert pod["spec"]["terminationGracePeriodSeconds"] > pre_stop + graceful
+    assert {"cpu", "memory"} <= set(container["resources"]["requests"])
+    assert "memory" in container["resources"]["limits"]
+
+    security = pod["spec"]["securityContext"]
+    assert security["runAsNonRoot"] is True
+    assert security["runAsUser"] == security["fsGroup"] == SERVICE_UID
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    volumes = {volume["name"]: volume for volume in pod["spec"]["volumes"]}
+    mounts = {mount["mountPath"]: volumes[mount["name"]] for mount in container["volumeMounts"]}
+    assert set(mounts) == {"/models", "/tmp"}
+    claim = mounts["/models"]["persistentVolumeClaim"]["claimName"]
+    assert claim == kinds["PersistentVolumeClaim"]["metadata"]["name"]
+    assert "emptyDir" in mounts["/tmp"]
+
+
+def test_ci_workflow(baked: tuple[Combo, Path]) -> None:
+    """The GitHub workflow passes its JSON schema and actionlint; it lints, tests, and builds
+    the image exactly when the bake has one."""
+    combo, project = baked
+    workflow = project / ".github" / "workflows" / "ci.yml"
+    if not combo.ci:
+        assert not (project / ".github").exists()
+        return
+    name = workflow.relative_to(project).as_posix()
+    run_dev_tool(
+        ["check-jsonschema", "--builtin-schema", "vendor.github-workflows", name], cwd=project
+    )
+    run_dev_tool(["actionlint", "-no-color", name], cwd=project)
+    jobs = yaml.safe_load(workflow.read_text(encoding="utf-8"))["jobs"]
+    assert set(jobs) == ({"lint", "test", "image"} if combo.container else {"lint", "test"})
+    commands = {job: [step.get("run", "") for step in jobs[job]["steps"]] for job in jobs}
+    assert "ruff check ." in commands["lint"]
+    assert "python -m pytest" in commands["test"]
+    versions = {
+        step["with"]["python-version"]
+        for job in jobs.values()
+        for step in job["steps"]
+        if step.get("uses", "").startswith("actions/setup-python@")
+    }
+    assert versions == {_python_version(combo)}
+    if combo.container:
+        assert any(f"docker build --tag {project.name}:ci ." in run for run in commands["image"])
