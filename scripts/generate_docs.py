@@ -31,6 +31,17 @@ FILE_NOTES = {
     "requirements.txt": "runtime dependencies, every one pinned (pyproject.toml reads it)",
     "requirements-dev.txt": "pytest and ruff, pinned",
     "data/iris.csv": "the iris data set, for train-example (iris features only)",
+    ".dockerignore": "an allow-list: the build sees the sources, the pins and the store",
+    "Dockerfile": "build and runtime stages, non-root, HEALTHCHECK; with-models for an immutable image",
+    ".github/workflows/ci.yml": "GitHub Actions: ruff, tests with PostgreSQL, the image built and run",
+    "deploy/compose/compose.yaml": "the service, Prometheus and Grafana on one machine",
+    "deploy/k8s/kustomization.yaml": "kubectl apply -k deploy/k8s; the image to deploy",
+    "deploy/k8s/configmap.yaml": "the service's environment",
+    "deploy/k8s/deployment.yaml": "probes, resources, non-root read-only pods, graceful stop",
+    "deploy/k8s/model-store.yaml": "the model store, a ReadWriteMany claim shared by the pods",
+    "deploy/k8s/service.yaml": "port 80 to the pods' 8000",
+    "deploy/k8s/hpa.yaml": "2 to 6 pods at 70% CPU",
+    "deploy/k8s/pdb.yaml": "one pod down at a time in voluntary disruptions",
 }
 
 
