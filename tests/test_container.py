@@ -196,3 +196,34 @@ def test_cold_start_to_ready(podman: Podman, image: str, store: Path) -> None:
         say(f"cold start to /readyz 200: {time.monotonic() - started:.1f} s")
     finally:
         podman.remove(name)
+
+
+def test_immutable_image_serves_the_store_copied_in(
+    podman: Podman, store: Path, bake: Callable[[Combo], Path], tmp_path: Path
+) -> None:
+    """`--target with-models`: the store inside the image, none mounted, the log in /tmp;
+    the .dockerignore keeps the store's prediction log and lock files out."""
+    context = tmp_path / "context"
+    shutil.copytree(bake(DEFAULT), context)
+    shutil.copytree(store, context / "models")
+    assert (context / "models" / "prediction-log.sqlite3").exists()
+    tag = "localhost/iris-classifier:with-models"
+    podman.build(context, tag, "--target", "with-models")
+    port = free_port()
+    name = f"iris-classifier-immutable-{port}"
+    try:
+        podman.start(tag, name, *HARDENED, "--publish", f"127.0.0.1:{port}:8000")
+        wait_for(port, "/readyz", 200, timeout=120)
+        answer = request(port, "POST", "/v1/predict", {"instances": [INSTANCE]})
+        assert answer.status == 200
+        assert answer.headers["x-model-version"] == "1"  # the alias as it was copied in
+        listing = podman(
+            "exec", name, "python", "-c",
+            "import os; print(sorted(os.listdir('/models')), sorted(os.listdir('/models/iris')))",
+        )  # fmt: skip
+        assert listing.split() == ["['iris']", "['1',", "'2',", "'registry.json']"]
+        logged = podman("exec", name, "ls", "/tmp")
+        assert "prediction-log.sqlite3" in logged
+    finally:
+        podman.remove(name)
+        podman.attempt("rmi", "--force", tag)
