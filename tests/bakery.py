@@ -31,6 +31,7 @@ def bake_into(directory: Path, **context: str) -> Path:
     replay file in the home directory; returns the project's path."""
     from cookiecutter.main import cookiecutter  # the tests' dev tools only, not the bakes'
 
+    directory.mkdir(parents=True, exist_ok=True)
     config = directory / "cookiecutter.yaml"
     config.write_text(f'replay_dir: "{directory}/replay"\ncookiecutters_dir: "{directory}/cc"\n')
     output = cookiecutter(
