@@ -23,10 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from cookiecutter.main import cookiecutter
 from overhead import RECORD, serve, stop, wait_ready, wrk
 
-from bakery import TEMPLATE, clean_env, package_name, project_venv, run
+from bakery import bake_into, clean_env, package_name, project_venv, run
 from served import free_port
 
 FRAMEWORKS = ("sklearn", "pytorch", "tensorflow")
@@ -61,19 +60,9 @@ def main() -> None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
 
     work = Path(tempfile.mkdtemp(prefix="frameworks-"))
-    config = work / "cookiecutter.yaml"
-    config.write_text(f'replay_dir: "{work}/replay"\ncookiecutters_dir: "{work}/cc"\n')
     setups = {}
     for framework in FRAMEWORKS:
-        project = Path(
-            cookiecutter(
-                str(TEMPLATE),
-                no_input=True,
-                output_dir=str(work / framework),
-                config_file=str(config),
-                extra_context={"framework": framework},
-            )
-        )
+        project = bake_into(work / framework, framework=framework)
         package = package_name(project)
         python = str(project_venv(project) / "bin" / "python")
         env = clean_env(PYTHONPATH=str(project / "src"), MODEL_STORE=str(work / framework / "m"))

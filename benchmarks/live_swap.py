@@ -26,9 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from cookiecutter.main import cookiecutter
 
-from bakery import TEMPLATE, project_venv
+from bakery import bake_into, project_venv
 from http_client import wait_for
 from served import ALIAS_CHANGES, Installed, Load, Server, free_port
 
@@ -111,11 +110,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="live-swap-"))
-    config = work / "cookiecutter.yaml"
-    config.write_text(f'replay_dir: "{work}/replay"\ncookiecutters_dir: "{work}/cc"\n')
-    project = Path(
-        cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(work), config_file=str(config))
-    )
+    project = bake_into(work)
     installed = Installed.install(project, project_venv(project) / "bin" / "python", work / "site")
     store = work / "models"
     for _ in range(3):

@@ -29,10 +29,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cookiecutter.main import cookiecutter
 from overhead import RECORD, serve, stop, wait_ready, wrk
 
-from bakery import TEMPLATE, clean_env, package_name, project_venv, run
+from bakery import bake_into, clean_env, package_name, project_venv, run
 from postgres import postgres_database
 from served import free_port
 
@@ -69,13 +68,7 @@ def main() -> None:
     with ExitStack() as stack:
         work = Path(tempfile.mkdtemp(prefix="monitoring-cost-"))
         stack.callback(shutil.rmtree, work)
-        config = work / "cookiecutter.yaml"
-        config.write_text(f'replay_dir: "{work}/replay"\ncookiecutters_dir: "{work}/cc"\n')
-        project = Path(
-            cookiecutter(
-                str(TEMPLATE), no_input=True, output_dir=str(work), config_file=str(config)
-            )
-        )
+        project = bake_into(work)
         package = package_name(project)
         python = str(project_venv(project) / "bin" / "python")
         store = work / "models"

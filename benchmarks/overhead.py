@@ -28,9 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from cookiecutter.main import cookiecutter
 
-from bakery import TEMPLATE, clean_env, package_name, project_venv, run
+from bakery import bake_into, clean_env, package_name, project_venv, run
 from served import free_port
 
 HERE = Path(__file__).resolve().parent
@@ -92,12 +91,8 @@ def main() -> None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
 
     work = Path(tempfile.mkdtemp(prefix="overhead-"))
-    config = work / "cookiecutter.yaml"
-    config.write_text(f'replay_dir: "{work}/replay"\ncookiecutters_dir: "{work}/cc"\n')
     started = time.perf_counter()
-    project = Path(
-        cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(work), config_file=str(config))
-    )
+    project = bake_into(work)
     bake_seconds = time.perf_counter() - started
     package = package_name(project)
     python = str(project_venv(project) / "bin" / "python")
