@@ -182,18 +182,23 @@ def test_sigterm_stops_cleanly_within_the_graceful_timeout_and_keeps_the_log(
     assert ids <= logged  # every answer of the run was written before the exit
 
 
-def test_cold_start_to_ready(podman: Podman, image: str, store: Path) -> None:
-    """A new container on the populated store: from `podman run` to /readyz 200."""
+def test_cold_start_to_ready_with_port_and_store_moved(
+    podman: Podman, image: str, store: Path
+) -> None:
+    """A new container on the populated store, from `podman run` to /readyz 200; PORT and
+    MODEL_STORE move the service and the store as everywhere else, the healthcheck follows."""
     port = free_port()
     name = f"iris-classifier-cold-{port}"
     started = time.monotonic()
     try:
         podman.start(
-            image, name, *HARDENED, "--publish", f"127.0.0.1:{port}:8000",
-            "--volume", f"{store}:/models",
+            image, name, *HARDENED, "--publish", f"127.0.0.1:{port}:9000",
+            "--env", "PORT=9000", "--env", "MODEL_STORE=/srv/store",
+            "--volume", f"{store}:/srv/store",
         )  # fmt: skip
         wait_for(port, "/readyz", 200, timeout=120)
         say(f"cold start to /readyz 200: {time.monotonic() - started:.1f} s")
+        podman("healthcheck", "run", name)
     finally:
         podman.remove(name)
 
