@@ -29,7 +29,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from frameworks import pss_mib
 
 from bakery import TEMPLATE, bake_into
-from http_client import wait_for
 from podman import Podman, missing_tools
 from served import free_port
 
@@ -40,20 +39,9 @@ SERVICE_UID = 10001
 
 def cold_start(podman: Podman, image: str, store: Path) -> tuple[float, float]:
     """Seconds from `podman run` to /readyz 200, and the container's PSS in MiB once ready."""
-    port = free_port()
-    name = f"image-benchmark-{port}"
-    started = time.monotonic()
-    try:
-        podman.start(
-            image, name, *HARDENED, "--publish", f"127.0.0.1:{port}:8000",
-            "--volume", f"{store}:/models",
-        )  # fmt: skip
-        wait_for(port, "/readyz", 200, timeout=300)
-        seconds = time.monotonic() - started
+    with podman.serving(image, *HARDENED, "--volume", f"{store}:/models") as (name, _, seconds):
         time.sleep(2)  # let the workers settle after the warm-up
         return seconds, pss_mib(podman.state(name)["Pid"])
-    finally:
-        podman.remove(name)
 
 
 def main() -> None:

@@ -19,9 +19,13 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bakery import run
+from http_client import wait_for
+from served import free_port
 
 TOOLS = ("podman", "runc", "debootstrap")
 BASE_IMAGE = "localhost/pybase:bookworm"
@@ -142,6 +146,22 @@ class Podman:
         """Start a container in the background; ``options`` go before the image."""
         self("run", "--detach", "--name", name, *self.ulimits, *options, image, *command)
         return name
+
+    @contextmanager
+    def serving(
+        self, image: str, *options: str, container_port: int = 8000
+    ) -> Iterator[tuple[str, int, float]]:
+        """A container of ``image`` published on a free loopback port, once /readyz answers 200:
+        (its name, the port, seconds from start to ready). Removed on exit."""
+        port = free_port()
+        name = f"{image.rsplit('/', 1)[-1].replace(':', '-')}-{port}"
+        started = time.monotonic()
+        try:
+            self.start(image, name, *options, "--publish", f"127.0.0.1:{port}:{container_port}")
+            wait_for(port, "/readyz", 200, timeout=300)
+            yield name, port, time.monotonic() - started
+        finally:
+            self.remove(name)
 
     def state(self, name: str) -> dict:
         return json.loads(self("container", "inspect", name))[0]["State"]

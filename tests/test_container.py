@@ -187,20 +187,12 @@ def test_cold_start_to_ready_with_port_and_store_moved(
 ) -> None:
     """A new container on the populated store, from `podman run` to /readyz 200; PORT and
     MODEL_STORE move the service and the store as everywhere else, the healthcheck follows."""
-    port = free_port()
-    name = f"iris-classifier-cold-{port}"
-    started = time.monotonic()
-    try:
-        podman.start(
-            image, name, *HARDENED, "--publish", f"127.0.0.1:{port}:9000",
-            "--env", "PORT=9000", "--env", "MODEL_STORE=/srv/store",
-            "--volume", f"{store}:/srv/store",
-        )  # fmt: skip
-        wait_for(port, "/readyz", 200, timeout=120)
-        say(f"cold start to /readyz 200: {time.monotonic() - started:.1f} s")
+    moved = ("--env", "PORT=9000", "--env", "MODEL_STORE=/srv/store")
+    with podman.serving(
+        image, *HARDENED, *moved, "--volume", f"{store}:/srv/store", container_port=9000
+    ) as (name, _, seconds):
+        say(f"cold start to /readyz 200: {seconds:.1f} s")
         podman("healthcheck", "run", name)
-    finally:
-        podman.remove(name)
 
 
 def test_immutable_image_serves_the_store_copied_in(
@@ -214,21 +206,16 @@ def test_immutable_image_serves_the_store_copied_in(
     assert (context / "models" / "prediction-log.sqlite3").exists()
     tag = "localhost/iris-classifier:with-models"
     podman.build(context, tag, "--target", "with-models")
-    port = free_port()
-    name = f"iris-classifier-immutable-{port}"
     try:
-        podman.start(tag, name, *HARDENED, "--publish", f"127.0.0.1:{port}:8000")
-        wait_for(port, "/readyz", 200, timeout=120)
-        answer = request(port, "POST", "/v1/predict", {"instances": [INSTANCE]})
-        assert answer.status == 200
-        assert answer.headers["x-model-version"] == "1"  # the alias as it was copied in
-        listing = podman(
-            "exec", name, "python", "-c",
-            "import os; print(sorted(os.listdir('/models')), sorted(os.listdir('/models/iris')))",
-        )  # fmt: skip
-        assert listing.split() == ["['iris']", "['1',", "'2',", "'registry.json']"]
-        logged = podman("exec", name, "ls", "/tmp")
-        assert "prediction-log.sqlite3" in logged
+        with podman.serving(tag, *HARDENED) as (name, port, _):
+            answer = request(port, "POST", "/v1/predict", {"instances": [INSTANCE]})
+            assert answer.status == 200
+            assert answer.headers["x-model-version"] == "1"  # the alias as it was copied in
+            listing = podman(
+                "exec", name, "python", "-c",
+                "import os; print(sorted(os.listdir('/models')), sorted(os.listdir('/models/iris')))",
+            )  # fmt: skip
+            assert listing.split() == ["['iris']", "['1',", "'2',", "'registry.json']"]
+            assert "prediction-log.sqlite3" in podman("exec", name, "ls", "/tmp")
     finally:
-        podman.remove(name)
         podman.attempt("rmi", "--force", tag)
