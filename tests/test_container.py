@@ -36,9 +36,11 @@ HARDENED = (
 )  # fmt: skip
 
 
-def say(*figures: object) -> None:
-    """Print a figure the issue asks for (shown with -s, and in CI's log)."""
-    print("\n[container]", *figures, flush=True)
+def say(config: pytest.Config, *figures: object) -> None:
+    """Print a figure the issue asks for, past pytest's capture: it shows in CI's log."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print("\n[container]", *figures, flush=True)
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +53,13 @@ def podman() -> Podman:
 
 
 @pytest.fixture(scope="module")
-def image(podman: Podman, bake: Callable[[Combo], Path]) -> Iterator[str]:
+def image(
+    podman: Podman, bake: Callable[[Combo], Path], pytestconfig: pytest.Config
+) -> Iterator[str]:
     """The default bake's image, built once; its build time and size are printed."""
     tag = "localhost/iris-classifier:test"
     seconds = podman.build(bake(DEFAULT), tag)
-    say(f"built {tag} in {seconds:.0f} s; size {podman.image_size(tag) / 1e6:.0f} MB")
+    say(pytestconfig, f"built {tag} in {seconds:.0f} s; size {podman.image_size(tag) / 1e6:.0f} MB")
     yield tag
     podman.attempt("image", "prune", "--force")  # layers of earlier builds of the same tag
 
@@ -100,6 +104,23 @@ def test_empty_store_is_live_not_ready_then_ready_once_a_model_is_registered(
     cli(podman, name, "train-example")  # writes the mounted store, as the service's user
     ready = wait_for(port, "/readyz", 200, timeout=60)
     assert ready.json()["model"]["version"] == "1"
+    # /readyz came from one worker; each finds the model on its own next registry poll.
+    _wait_until_every_worker_is_ready(port, workers=2)
+
+
+def _wait_until_every_worker_is_ready(port: int, workers: int, timeout: float = 30) -> None:
+    """Until /metrics shows ``model_ready`` at 1 for each of ``workers`` worker processes."""
+    deadline = time.monotonic() + timeout
+    values: list[str] = []
+    while time.monotonic() < deadline:
+        metrics = request(port, "GET", "/metrics").body.decode()
+        values = [
+            line.split()[-1] for line in metrics.splitlines() if line.startswith("model_ready{")
+        ]
+        if len(values) == workers and all(float(value) == 1 for value in values):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"model_ready per worker after {timeout}s: {values}")
 
 
 def test_serves_predictions_and_refuses_oversize_bodies(service: tuple[str, int]) -> None:
@@ -162,7 +183,7 @@ def _served_version(port: int, version: str, timeout: float = 30) -> bool:
 
 
 def test_sigterm_stops_cleanly_within_the_graceful_timeout_and_keeps_the_log(
-    podman: Podman, store: Path, service: tuple[str, int]
+    podman: Podman, store: Path, service: tuple[str, int], pytestconfig: pytest.Config
 ) -> None:
     name, port = service
     ids = set()
@@ -172,7 +193,7 @@ def test_sigterm_stops_cleanly_within_the_graceful_timeout_and_keeps_the_log(
     started = time.monotonic()
     podman("stop", "--time", str(GRACEFUL_TIMEOUT + 20), name)
     stopped_in = time.monotonic() - started
-    say(f"SIGTERM to exit: {stopped_in:.1f} s (GRACEFUL_TIMEOUT={GRACEFUL_TIMEOUT})")
+    say(pytestconfig, f"SIGTERM to exit: {stopped_in:.1f} s (GRACEFUL_TIMEOUT={GRACEFUL_TIMEOUT})")
     assert stopped_in < GRACEFUL_TIMEOUT
     assert podman.state(name)["ExitCode"] == 0
     logs = podman("logs", name)
@@ -183,7 +204,7 @@ def test_sigterm_stops_cleanly_within_the_graceful_timeout_and_keeps_the_log(
 
 
 def test_cold_start_to_ready_with_port_and_store_moved(
-    podman: Podman, image: str, store: Path
+    podman: Podman, image: str, store: Path, pytestconfig: pytest.Config
 ) -> None:
     """A new container on the populated store, from `podman run` to /readyz 200; PORT and
     MODEL_STORE move the service and the store as everywhere else, the healthcheck follows."""
@@ -191,7 +212,7 @@ def test_cold_start_to_ready_with_port_and_store_moved(
     with podman.serving(
         image, *HARDENED, *moved, "--volume", f"{store}:/srv/store", container_port=9000
     ) as (name, _, seconds):
-        say(f"cold start to /readyz 200: {seconds:.1f} s")
+        say(pytestconfig, f"cold start to /readyz 200: {seconds:.1f} s")
         podman("healthcheck", "run", name)
 
 
