@@ -104,6 +104,13 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
+def without_since() -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A monitoring report's section without ``since``: each report's window ends when it is
+    computed, so two reports computed a second apart differ there and nowhere else."""
+    return lambda section: {key: value for key, value in section.items() if key != "since"}
+
+
+@pytest.fixture
 def empty_store_app(tmp_path: Path) -> Flask:
     """The service started on a store with no model in it."""
     return create_app({"MODEL_STORE": str(tmp_path / "empty"), "MODEL_POLL_SECONDS": "0"})
