@@ -49,8 +49,9 @@ def main() -> None:
     parser.add_argument("--frameworks", nargs="+", default=FRAMEWORKS, choices=FRAMEWORKS)
     parser.add_argument("--torch-wheelhouse", type=Path, help="a folder with the CPU torch wheel")
     args = parser.parse_args()
-    if missing_tools():
-        sys.exit(f"install {', '.join(missing_tools())} first (see .ci/run)")
+    missing = missing_tools()
+    if missing:
+        sys.exit(f"install {', '.join(missing)} first (see .ci/run)")
     podman = Podman(TEMPLATE / ".cache" / "podman")
     base = podman.ensure_base_image()
     print(f"base image (stand-in for python:3.11-slim): {podman.image_size(base) / 1e6:.0f} MB")

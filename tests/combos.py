@@ -28,6 +28,10 @@ class Combo:
         return self.context.get("framework", "sklearn")
 
     @property
+    def python_version(self) -> str:
+        return self.context.get("python_version", "3.11")
+
+    @property
     def monitoring_stack(self) -> bool:
         return self.context.get("monitoring_stack", "compose") == "compose"
 

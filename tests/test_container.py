@@ -48,7 +48,7 @@ def podman() -> Podman:
     """podman with its own configuration and image store, kept between runs in .cache/."""
     missing = missing_tools()
     assert not missing, f"install {', '.join(missing)} (.ci/run does: see its apt-get line)"
-    assert DEFAULT.context.get("python_version", BASE_PYTHON) == BASE_PYTHON
+    assert DEFAULT.python_version == BASE_PYTHON
     return Podman(TEMPLATE / ".cache" / "podman")
 
 

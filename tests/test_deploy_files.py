@@ -22,10 +22,6 @@ KUBERNETES_VERSIONS = ("1.31", "1.37")
 SERVICE_UID = 10001
 
 
-def _python_version(combo: Combo) -> str:
-    return combo.context.get("python_version", "3.11")
-
-
 def _exec_form(line: str, instruction: str) -> list[str]:
     """The JSON array of an exec-form instruction (``CMD ["a", "b"]``)."""
     assert line.startswith(f"{instruction} ["), line
@@ -48,7 +44,7 @@ def test_dockerfile(baked: tuple[Combo, Path]) -> None:
     # Continuation lines joined, so each instruction is one line.
     lines = [line for line in text.replace("\\\n", " ").splitlines() if line.strip()]
     lines = [line for line in lines if not line.lstrip().startswith("#")]
-    assert f"ARG BASE_IMAGE=python:{_python_version(combo)}-slim-trixie" in lines
+    assert f"ARG BASE_IMAGE=python:{combo.python_version}-slim-trixie" in lines
     stages = re.findall(r"^FROM (\S+) AS (\S+)$", "\n".join(lines), re.MULTILINE)
     assert stages == [
         ("${BASE_IMAGE}", "build"),
@@ -175,6 +171,6 @@ def test_ci_workflow(baked: tuple[Combo, Path]) -> None:
         for step in job["steps"]
         if step.get("uses", "").startswith("actions/setup-python@")
     }
-    assert versions == {_python_version(combo)}
+    assert versions == {combo.python_version}
     if combo.container:
         assert any(f"docker build --tag {project.name}:ci ." in run for run in commands["image"])
