@@ -7,7 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 KEEP_SERVING=0
 [ "${1:-}" = "--keep-serving" ] && KEEP_SERVING=1
+source scripts/system-packages.sh
 source scripts/tool-venv.sh
+ensure_system_packages python3-venv
 ensure_tool_venv
 
 OUT=build/demo
