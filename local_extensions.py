@@ -38,7 +38,41 @@ def py_string(value: str) -> str:
     return quote + _escape(text, quote, "\\x%02x") + quote
 
 
+def feature_types(features: str) -> dict[str, str]:
+    """The ``features`` answer (``rooms:int,area``) as each name and its type, float by default.
+
+    Read as hooks/pre_gen_project.py reads it, which refuses answers that do not parse.
+    """
+    pairs = {}
+    for item in str(features).split(","):
+        name, colon, kind = item.partition(":")
+        pairs[name.strip()] = kind.strip() if colon else "float"
+    return pairs
+
+
+#: What the example data holds for each type (synthetic.LEVELS in a bake), for the examples.
+_EXAMPLE_VALUES = {"float": "0.5", "int": "3", "bool": "true", "category": '"north"'}
+_IRIS_EXAMPLE = {
+    "sepal_length": "5.1",
+    "sepal_width": "3.5",
+    "petal_length": "1.4",
+    "petal_width": "0.2",
+}
+
+
+def example_instance(features: str) -> str:
+    """A valid record of the example model as JSON: an iris flower, or a synthetic record."""
+    types = feature_types(features)
+    if list(types) == list(_IRIS_EXAMPLE) and set(types.values()) == {"float"}:
+        values = _IRIS_EXAMPLE
+    else:
+        values = {name: _EXAMPLE_VALUES[kind] for name, kind in types.items()}
+    return "{" + ", ".join(f'"{name}": {value}' for name, value in values.items()) + "}"
+
+
 # The Jinja extensions cookiecutter.json names in _extensions; each adds the filter of the
 # function's name.
 TomlStringExtension = simple_filter(toml_string)
 PyStringExtension = simple_filter(py_string)
+FeatureTypesExtension = simple_filter(feature_types)
+ExampleInstanceExtension = simple_filter(example_instance)

@@ -100,7 +100,7 @@ def main() -> None:
     env = clean_env(
         PYTHONPATH=f"{project / 'src'}:{HERE}",
         MODEL_STORE=str(store),
-        BARE_MODEL_DIR=str(store / "iris" / "1"),
+        BARE_MODEL_DIR=str(store / "iris-classifier" / "1"),
         BENCH_PACKAGE=package,
         OMP_NUM_THREADS="1",
     )

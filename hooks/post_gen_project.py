@@ -25,6 +25,8 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "task": ("task",),
     "framework-task": ("framework", "task"),
     "example_data": ("__example_data", "task"),
+    "example_inputs": ("__example_data",),
+    "encoding": ("__encoding",),
     "monitoring_stack": ("monitoring_stack",),
     "container": ("container",),
     "kubernetes": ("kubernetes",),

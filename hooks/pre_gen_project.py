@@ -27,7 +27,7 @@ RESERVED_MODULES = frozenset(
     {
         "apispec", "blinker", "click", "cloudpickle", "conftest", "filelock", "flask",
         "gunicorn", "iniconfig", "itsdangerous", "jinja2", "joblib", "keras", "markupsafe",
-        "marshmallow", "narwhals", "numpy", "packaging", "pip", "pkg_resources", "pluggy",
+        "marshmallow", "narwhals", "numpy", "packaging", "pandas", "pip", "pkg_resources", "pluggy",
         "prometheus_client", "pytest", "pythonjsonlogger", "ruff", "scipy", "setuptools", "sklearn", "tensorflow",
         "test", "tests", "threadpoolctl", "torch", "werkzeug",
     }
@@ -35,12 +35,20 @@ RESERVED_MODULES = frozenset(
 SLUG = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 PACKAGE = re.compile(r"[a-z][a-z0-9_]*")
 MODEL_NAME = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
+# The types a feature may have (``name:type``); a name without one is a float.
+FEATURE_TYPES = ("float", "int", "bool", "category")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def split_features(text: str) -> list[str]:
     """The feature list as the template reads it: comma-separated, spaces trimmed."""
-    return [name.strip() for name in text.split(",")]
+    return [item.strip() for item in text.split(",")]
+
+
+def parse_feature(item: str) -> tuple[str, str]:
+    """``name[:type]`` as the template reads it: the name and its type, float by default."""
+    name, colon, kind = item.partition(":")
+    return name.strip(), kind.strip() if colon else "float"
 
 
 def check_one_line_texts(answers: dict) -> str | None:
@@ -95,16 +103,24 @@ def check_model_name(answers: dict) -> str | None:
 
 
 def check_features(answers: dict) -> str | None:
-    names = split_features(answers["features"])
-    if names == [""]:
+    items = split_features(answers["features"])
+    if items == [""]:
         return "features is empty: give the model's input names, comma-separated (e.g. age,income)."
-    for name in names:
+    names = []
+    for item in items:
+        name, kind = parse_feature(item)
         if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_"):
             return (
                 f"feature {name!r} is not valid: each feature becomes a JSON key and a Python "
                 "name, so use letters, digits and underscores, starting with a letter "
                 "(e.g. sepal_length)."
             )
+        if kind not in FEATURE_TYPES:
+            return (
+                f"feature {item!r} has the type {kind!r}: use {', '.join(FEATURE_TYPES)} "
+                f"after a colon (e.g. {name}:int), or no type for float."
+            )
+        names.append(name)
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         return f"features lists {', '.join(duplicates)} more than once: each name must be unique."

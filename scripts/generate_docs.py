@@ -31,6 +31,7 @@ FILE_NOTES = {
     "requirements.txt": "runtime dependencies, every one pinned (pyproject.toml reads it)",
     "requirements-dev.txt": "pytest and ruff, pinned",
     "data/iris.csv": "the iris data set, for train-example (iris features only)",
+    "notebooks/train.ipynb": "load, fit, check on a holdout, register() from a cell, ask the service",
     ".dockerignore": "an allow-list: the build sees the sources, the pins and the store",
     "Dockerfile": "build and runtime stages, non-root, HEALTHCHECK; with-models for an immutable image",
     ".github/workflows/ci.yml": "GitHub Actions: ruff, tests with PostgreSQL, the image built and run",

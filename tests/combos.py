@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from itertools import product
 
 IRIS = "sepal_length,sepal_width,petal_length,petal_width"
+# Every type of feature, in both tasks; spaces around commas and colons are trimmed.
 CUSTOM = {
-    "classification": "age,income,tenure_months",
-    "regression": "rooms, floor_area,age_years",  # spaces after commas are trimmed
+    "classification": "age:int,income,tenure_months:int,plan:category,is_active:bool",
+    "regression": "rooms: int, floor_area,age_years, neighborhood:category, has_garden : bool",
 }
 
 
@@ -22,6 +23,15 @@ class Combo:
 
     id: str
     context: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def model_name(self) -> str:
+        """The model's folder in the store: the answer, or the project's slug, as derived."""
+        from slugify import slugify  # cookiecutter's own slugify, as the template uses it
+
+        return self.context.get("model_name") or slugify(
+            self.context.get("project_name", "Iris Classifier")
+        )
 
     @property
     def framework(self) -> str:

@@ -15,6 +15,7 @@ from validate_pyproject import api as validate_pyproject_api
 
 from bakery import TEMPLATE, package_name, run_dev_tool
 from combos import IRIS, Combo
+from local_extensions import feature_types
 
 LEFTOVER = re.compile(r"\{\{|\{%|\{#|cookiecutter\.")
 
@@ -52,6 +53,7 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
         "pyproject.toml",
         "requirements.txt",
         "requirements-dev.txt",
+        "notebooks/train.ipynb",
         *(
             f"tests/{name}"
             for name in (
@@ -66,11 +68,13 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
                 "test_live_swap.py",
                 "test_logs.py",
                 "test_metrics.py",
+                "test_notebook.py",
                 "test_openapi.py",
                 "test_predict.py",
                 "test_predict_api.py",
                 "test_prediction_log.py",
                 "test_quality.py",
+                "test_registration.py",
                 "test_registry.py",
                 "test_serializer.py",
                 "test_validation.py",
@@ -88,8 +92,10 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
                 "errors.py",
                 "evaluation.py",
                 "example_data.py",
+                "feature_values.py",
                 "features.py",
                 "gunicorn_conf.py",
+                "libraries.py",
                 "logs.py",
                 "metrics.py",
                 "monitoring.py",
@@ -118,8 +124,13 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
     }
     if iris:
         files.add(f"{package}/data/iris.csv")
-    if combo.framework != "sklearn":
+    else:
+        files.add(f"{package}/synthetic.py")  # records of every feature's type
+    if combo.framework == "sklearn":
+        files |= {f"{package}/model_input.py", f"{package}/pickled_versions.py"}
+    else:
         files.add(f"{package}/model.py")  # the network's architecture
+        files.add(f"{package}/encoding.py")  # records as the network's float32 input
     if combo.monitoring_stack:
         files |= {f"deploy/compose/{name}" for name in COMPOSE_FILES}
     if combo.container:
@@ -176,12 +187,23 @@ def test_python_compiles(baked: tuple[Combo, Path]) -> None:
         ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
 
+FIELD_CLASSES = {
+    "float": "JSONNumber",
+    "int": "WholeNumber",
+    "bool": "JSONBoolean",
+    "category": "CategoryValue",
+}
+
+
 def test_features_become_the_request_schema(baked: tuple[Combo, Path]) -> None:
+    """One field per feature, of its type's class, in order; features.py says the same."""
     combo, project = baked
-    features = [name.strip() for name in combo.context.get("features", IRIS).split(",")]
+    types = feature_types(combo.context.get("features", IRIS))
     schemas = next(project.glob("src/*/schemas.py")).read_text(encoding="utf-8")
-    fields = re.findall(r"^    (\w+) = JSONNumber\(required=True\)$", schemas, re.MULTILINE)
-    assert fields == features
+    fields = re.findall(r"^    (\w+) = (\w+)\(required=True\)$", schemas, re.MULTILINE)
+    assert fields == [(name, FIELD_CLASSES[kind]) for name, kind in types.items()]
+    features = next(project.glob("src/*/features.py")).read_text(encoding="utf-8")
+    assert re.findall(r'^    "(\w+)": "(\w+)",$', features, re.MULTILINE) == list(types.items())
 
 
 # What each framework imports and pins; a bake has its own and none of the others'.

@@ -54,12 +54,12 @@ def predict(server: Server, instances: list, **headers: str) -> Answer:
     return request(server.port, "POST", "/v1/predict", {"instances": instances}, headers)
 
 
-def test_predictions(server: Server) -> None:
+def test_predictions(server: Server, installed: Installed) -> None:
     answer = predict(server, [SETOSA, VIRGINICA], **{"X-Request-ID": "e2e-1"})
     assert answer.status == 200, answer.body
     body = answer.json()
     assert [p["label"] for p in body["predictions"]] == ["setosa", "virginica"]
-    assert body["model"] == {"name": "iris", "version": "1"}
+    assert body["model"] == {"name": installed.model_name, "version": "1"}
     assert body["request_id"] == "e2e-1"
     assert answer.headers["x-request-id"] == "e2e-1"
     assert answer.headers["x-model-version"] == "1"
@@ -142,7 +142,7 @@ def test_an_unsafe_request_id_is_replaced(server: Server) -> None:
 
 def test_model_info_and_openapi(server: Server, store: Path, installed: Installed) -> None:
     info = request(server.port, "GET", "/v1/model").json()
-    metadata = json.loads((store / "iris" / "1" / "metadata.json").read_text())
+    metadata = json.loads((store / installed.model_name / "1" / "metadata.json").read_text())
     assert (info["version"], info["sha256"], info["serializer"]) == (
         "1",
         metadata["sha256"],
@@ -211,8 +211,9 @@ def test_tampered_model_is_refused_at_start(
 ) -> None:
     store = tmp_path / "models"
     installed.cli(store, "train-example")
-    name = min(json.loads((store / "iris" / "1" / "metadata.json").read_text())["files"])
-    artifact = store / "iris" / "1" / name
+    version = store / installed.model_name / "1"
+    name = min(json.loads((version / "metadata.json").read_text())["files"])
+    artifact = version / name
     data = artifact.read_bytes()
     artifact.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # one bit of the last byte
     server = start_server(store)

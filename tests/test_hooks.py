@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from hook_loader import default_answers, load_hook
+from local_extensions import feature_types
 
 # (answers, a phrase of the one-line refusal)
 REFUSALS = [
@@ -32,6 +33,10 @@ REFUSALS = [
     ({"features": "a,for"}, "feature 'for' is not valid"),
     ({"features": "a,_private"}, "feature '_private' is not valid"),
     ({"features": "a,b-c"}, "feature 'b-c' is not valid"),
+    ({"features": "a,b:integer"}, "feature 'b:integer' has the type 'integer': use float, int"),
+    ({"features": "a,b:"}, "feature 'b:' has the type ''"),
+    ({"features": "a,b:Category"}, "has the type 'Category'"),
+    ({"features": "a:int,a:bool"}, "features lists a more than once"),
     ({"framework": "pytorch", "serializer": "joblib"}, "valid for pytorch: auto, torch_state_dict"),
     ({"framework": "tensorflow", "serializer": "pickle"}, "valid for tensorflow: auto, savedmodel"),
     ({"serializer": "savedmodel"}, "serializer 'savedmodel' does not fit framework 'sklearn'"),
@@ -85,7 +90,12 @@ def test_a_derived_name_reports_each_problem_on_its_own_line() -> None:
 
 def test_features_are_split_like_the_template_splits_them() -> None:
     hook = load_hook("pre_gen_project", default_answers())
-    assert hook.split_features(" a, b ,c") == ["a", "b", "c"]
+    answer = " a, b : int ,c:category,d:bool"
+    assert hook.split_features(answer) == ["a", "b : int", "c:category", "d:bool"]
+    parsed = dict(hook.parse_feature(item) for item in hook.split_features(answer))
+    assert (
+        parsed == feature_types(answer) == {"a": "float", "b": "int", "c": "category", "d": "bool"}
+    )
 
 
 @pytest.fixture
@@ -101,7 +111,10 @@ def variant_tree(tmp_path: Path) -> Path:
         "_variants/framework-task/sklearn-regression/src/pkg/training.py": "ridge",
         "_variants/framework-task/sklearn-classification/src/pkg/training.py": "logistic",
         "_variants/example_data/synthetic-regression/src/pkg/example_data.py": "synthetic",
-        "_variants/example_data/iris-classification/src/pkg/data/iris.csv": "iris",
+        "_variants/example_data/iris-classification/src/pkg/example_data.py": "iris",
+        "_variants/example_inputs/iris/src/pkg/data/iris.csv": "iris",
+        "_variants/example_inputs/synthetic/src/pkg/synthetic.py": "draws",
+        "_variants/encoding/one_hot/src/pkg/encoding.py": "one-hot",
         "_variants/monitoring_stack/compose/deploy/compose/compose.yaml": "stack",
         "_variants/container/docker/Dockerfile": "image",
         "_variants/kubernetes/manifests/deploy/k8s/kustomization.yaml": "manifests",
@@ -137,6 +150,7 @@ def test_post_gen_keeps_only_the_chosen_variants(variant_tree: Path) -> None:
         "requirements.txt": "scikit-learn",
         "src/pkg/training.py": "ridge",
         "src/pkg/example_data.py": "synthetic",
+        "src/pkg/synthetic.py": "draws",
     }
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from combos import DEFAULT
 from http_client import request, wait_for
 from served import ALIAS_CHANGES, SETOSA, Installed, Load, Server
 
@@ -95,11 +96,11 @@ def test_a_tampered_version_pointed_at_is_refused_and_the_old_one_serves(
     server = start_server(three_versions)
     wait_for(server.port, "/readyz", 200)
     marker = tmp_path / "code-ran"
-    (three_versions / "iris" / "2" / "model.joblib").write_bytes(
+    (three_versions / DEFAULT.model_name / "2" / "model.joblib").write_bytes(
         pickle.dumps(_CreatesMarkerWhenLoaded(marker))
     )
     # Point production at the tampered version behind the CLI's back (promote would refuse).
-    registry_path = three_versions / "iris" / "registry.json"
+    registry_path = three_versions / DEFAULT.model_name / "registry.json"
     registry = json.loads(registry_path.read_text())
     registry["aliases"]["production"] = 2
     registry_path.write_text(json.dumps(registry))
@@ -119,7 +120,7 @@ def test_a_tampered_version_pointed_at_is_refused_and_the_old_one_serves(
     assert info["last_refused"]["version"] == 2
     # Counted once by each worker, and summed across both by one scrape.
     scrape = request(server.port, "GET", "/metrics").body.decode()
-    assert 'model_loads_total{model="iris",outcome="refused",version="2"} 2.0' in scrape
+    assert 'model_loads_total{model="iris-classifier",outcome="refused",version="2"} 2.0' in scrape
 
 
 def test_a_damaged_registry_leaves_the_workers_serving(
@@ -127,7 +128,7 @@ def test_a_damaged_registry_leaves_the_workers_serving(
 ) -> None:
     server = start_server(three_versions)
     wait_for(server.port, "/readyz", 200)
-    (three_versions / "iris" / "registry.json").write_text("{half a file")
+    (three_versions / DEFAULT.model_name / "registry.json").write_text("{half a file")
     time.sleep(3)
     assert request(server.port, "GET", "/readyz").status == 200
     answer = request(server.port, "POST", "/v1/predict", {"instances": [SETOSA]})

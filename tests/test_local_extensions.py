@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 import tomllib
 
 import pytest
 
-from local_extensions import py_string, toml_string
+from local_extensions import example_instance, feature_types, py_string, toml_string
 
 SAMPLES = [
     "plain",
@@ -53,3 +54,23 @@ def test_ruff_format_leaves_py_string_as_it_is(text: str) -> None:
         check=True,
     ).stdout
     assert formatted == source
+
+
+def test_feature_types_reads_the_features_answer_as_the_hook_does() -> None:
+    assert feature_types("a, b : int,c:category ,d:bool") == {
+        "a": "float",
+        "b": "int",
+        "c": "category",
+        "d": "bool",
+    }
+
+
+def test_example_instance_is_valid_json_of_each_type() -> None:
+    assert json.loads(example_instance("rooms:int,area,zone:category,new:bool")) == {
+        "rooms": 3,
+        "area": 0.5,
+        "zone": "north",
+        "new": True,
+    }
+    iris = json.loads(example_instance("sepal_length,sepal_width,petal_length,petal_width"))
+    assert iris["sepal_length"] == 5.1

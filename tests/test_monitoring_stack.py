@@ -24,7 +24,7 @@ from served import Installed, Server
 pytestmark = pytest.mark.slow
 
 IRIS = Path(__file__).resolve().parent.parent / (
-    "{{cookiecutter.project_slug}}/_variants/example_data/iris-classification/src/"
+    "{{cookiecutter.project_slug}}/_variants/example_inputs/iris/src/"
     "{{cookiecutter.package_name}}/data/iris.csv"
 )
 SHIFTED = "sepal_length"

@@ -18,7 +18,6 @@ from flask.testing import FlaskClient
 from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.config import DEFAULT_MODEL_NAME
 from {{ cookiecutter.package_name }}.example_data import load_example_data
-from {{ cookiecutter.package_name }}.features import FEATURES
 from {{ cookiecutter.package_name }}.prediction_log import make_engine, schema
 from {{ cookiecutter.package_name }}.reference import typical_instance
 from {{ cookiecutter.package_name }}.registration import train_example
@@ -117,9 +116,10 @@ def empty_store_app(tmp_path: Path) -> Flask:
 
 
 @pytest.fixture
-def instance(store: ModelStore) -> dict[str, float]:
-    """A valid record: each feature's median in the training data."""
-    return typical_instance(store.metadata(1)["reference"], FEATURES)
+def instance(store: ModelStore) -> dict[str, Any]:
+    """A valid record: each number's median in the training data, each other feature's most
+    frequent value."""
+    return typical_instance(store.metadata(1)["reference"])
 
 
 @pytest.fixture
@@ -130,17 +130,16 @@ def runner(store_root: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 
 
 @pytest.fixture
-def records() -> list[dict[str, float]]:
+def records() -> list[dict[str, Any]]:
     """Ten records of the example data."""
-    features, _ = load_example_data()
-    return [dict(zip(FEATURES, row, strict=True)) for row in features[:10].tolist()]
+    return load_example_data()[0][:10]
 
 
 @pytest.fixture
-def predict_each(client: FlaskClient) -> Callable[[list[dict[str, float]]], list[dict[str, Any]]]:
+def predict_each(client: FlaskClient) -> Callable[[list[dict[str, Any]]], list[dict[str, Any]]]:
     """Predict records one request at a time: the answers a batch must match."""
 
-    def predict(records: list[dict[str, float]]) -> list[dict[str, Any]]:
+    def predict(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         answers = []
         for record in records:
             response = client.post("/v1/predict", json={"instances": [record]})

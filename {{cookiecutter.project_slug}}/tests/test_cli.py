@@ -7,6 +7,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -15,7 +16,7 @@ from flask.testing import FlaskClient
 from {{ cookiecutter.package_name }} import serializer
 from {{ cookiecutter.package_name }}.cli import GUNICORN_CONFIG, WSGI_APP, main
 from {{ cookiecutter.package_name }}.example_data import load_example_data
-from {{ cookiecutter.package_name }}.features import FEATURES
+from {{ cookiecutter.package_name }}.features import FEATURE_TYPES, FEATURES
 {%- if cookiecutter.framework != "sklearn" %}
 from {{ cookiecutter.package_name }}.predict import describe_model
 {%- endif %}
@@ -28,19 +29,33 @@ def invoke(runner: CliRunner, *args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+def cell_text(value: Any) -> str:
+    """A value as a CSV cell holds it (true and false for a flag)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
     with open(path, "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerows([[cell_text(cell) for cell in row] for row in rows])
     return path
+
+
+def records_csv(path: Path, records: list[dict[str, Any]], **columns: list[Any]) -> Path:
+    """``records`` as a CSV with a column per feature, and the extra ``columns`` after them."""
+    rows = [[record[name] for name in FEATURES] for record in records]
+    extra = [list(values) for values in zip(*columns.values(), strict=True)] or [[]] * len(rows)
+    return write_csv(
+        path, [*FEATURES, *columns], [[*row, *more] for row, more in zip(rows, extra, strict=True)]
+    )
 
 
 @pytest.fixture
 def notebook_model(tmp_path: Path) -> list[str]:
     """A model trained and saved "in a notebook", outside the store: how to register it."""
-    features, targets = load_example_data()
-    model = fit(features, targets)
+    records, targets = load_example_data()
+    model = fit(records, targets)
     folder = tmp_path / "notebook"
     folder.mkdir()
     serializer.save(model, folder)
@@ -56,9 +71,8 @@ def notebook_model(tmp_path: Path) -> list[str]:
 @pytest.fixture
 def reference_csv(tmp_path: Path) -> Path:
     """Example records with a target column, as a notebook would export them."""
-    features, targets = load_example_data()
-    rows = [[*row, target] for row, target in zip(features.tolist(), targets.tolist(), strict=True)]
-    return write_csv(tmp_path / "reference.csv", [*FEATURES, "target"], rows)
+    records, targets = load_example_data()
+    return records_csv(tmp_path / "reference.csv", records, target=targets)
 
 
 def test_train_example_registers_and_promotes_each_run(
@@ -145,15 +159,69 @@ def test_register_a_notebook_model_with_reference_data(
         "from the notebook",
     )
     assert code == 0, output
-    assert "version 2" in output
+    assert f"version 2 in {store.directory}" in output
+    assert "holdout: none measured" in output
     assert "models promote 2" in output
     metadata = store.metadata(2)
     assert metadata["notes"] == "from the notebook"
-    assert metadata["metrics"]
-    assert metadata["metrics_on"] == "reference data: reference.csv"
+    # Measured on the data the model was fitted on: never called holdout.
+    assert metadata["metrics"] == {}
+    assert metadata["metrics_on"] is None
+    assert metadata["training_metrics"]
+    assert metadata["reference_data"].startswith("reference.csv")
     assert set(metadata["reference"]) == set(FEATURES)
     assert metadata["files"] == hash_files(Path(notebook_model[0]).parent)  # the same bytes
     assert store.resolve("production") == 1  # registering does not serve it
+
+
+def test_register_with_evaluation_data_gives_holdout_metrics(
+    runner: CliRunner, store: ModelStore, notebook_model: list[str], tmp_path: Path
+) -> None:
+    records, targets = load_example_data()
+    train = records_csv(tmp_path / "train.csv", records[:100], target=targets[:100])
+    test = records_csv(tmp_path / "test.csv", records[100:150], target=targets[100:150])
+    arguments = ["--reference-data", str(train), "--eval-data", str(test), "--target", "target"]
+    code, output = invoke(runner, "models", "register", *notebook_model, *arguments)
+    assert code == 0, output
+    metadata = store.metadata(2)
+    assert metadata["metrics"]
+    assert metadata["metrics_on"] == "test.csv, 50 records"
+    assert f"holdout: {next(iter(metadata['metrics']))}" in output
+
+
+def test_registering_the_same_file_again_adds_no_version(
+    runner: CliRunner, store: ModelStore, notebook_model: list[str], reference_csv: Path
+) -> None:
+    arguments = [*notebook_model, "--reference-data", str(reference_csv)]
+    assert invoke(runner, "models", "register", *arguments)[0] == 0
+    code, output = invoke(runner, "models", "register", *arguments, "--promote")
+    assert code == 0, output
+    assert "is identical to version 2" in output
+    assert "not registered again" in output
+    assert store.versions() == [1, 2]
+    assert store.resolve("production") == 2  # --promote promoted the identical version
+
+
+def test_register_says_when_it_starts_a_new_store(
+    notebook_model: list[str], reference_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MODEL_STORE", str(tmp_path / "elsewhere"))
+    arguments = [*notebook_model, "--reference-data", str(reference_csv)]
+    code, output = invoke(CliRunner(), "models", "register", *arguments)
+    assert code == 0, output
+    assert f"Note: {tmp_path / 'elsewhere'}" in output
+    assert "started a new model store" in output
+
+{%- if "category" in (cookiecutter.features | feature_types).values() %}
+
+
+def test_register_needs_reference_data_for_category_features(
+    runner: CliRunner, notebook_model: list[str]
+) -> None:
+    code, output = invoke(runner, "models", "register", *notebook_model, "--promote")
+    assert code == 1
+    assert "register the model with its reference data" in output
+{%- else %}
 
 
 def test_register_and_promote_without_reference_data(
@@ -163,12 +231,17 @@ def test_register_and_promote_without_reference_data(
     assert code == 0, output
     assert store.resolve("production") == 2
     assert store.metadata(2)["reference"] is None
+{%- endif %}
 
 
-def test_register_refuses_a_file_that_is_not_a_model(runner: CliRunner, tmp_path: Path) -> None:
+def test_register_refuses_a_file_that_is_not_a_model(
+    runner: CliRunner, tmp_path: Path, reference_csv: Path
+) -> None:
     junk = tmp_path / "junk.bin"
     junk.write_bytes(b"not a model")
-    code, output = invoke(runner, "models", "register", str(junk))
+    code, output = invoke(
+        runner, "models", "register", str(junk), "--reference-data", str(reference_csv)
+    )
     assert code == 1
     assert str(junk) in output
     assert "Traceback" not in output
@@ -179,21 +252,23 @@ def test_register_needs_reference_data_for_a_target(
 ) -> None:
     code, output = invoke(runner, "models", "register", *notebook_model, "--target", "y")
     assert code == 2
-    assert "--reference-data" in output
+    assert "--eval-data or --reference-data" in output
 
 
 def test_predict_a_csv_file(runner: CliRunner, tmp_path: Path) -> None:
-    features, _ = load_example_data()
-    path = write_csv(tmp_path / "batch.csv", list(FEATURES), features[:7].tolist())
-    code, output = invoke(runner, "predict", str(path))
-    assert code == 0, output
-    lines = [json.loads(line) for line in output.splitlines()]
+    records, targets = load_example_data()
+    # The target column, as in the CSV given to models register: left out, with a note.
+    path = records_csv(tmp_path / "batch.csv", records[:7], target=targets[:7])
+    result = runner.invoke(main, ["predict", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "Not features, left out: target\n"
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["row"] for line in lines] == list(range(7))
     assert all(line["model_version"] == "1" for line in lines)
 
 
 def test_predict_a_json_file_in_batches(
-    runner: CliRunner, tmp_path: Path, instance: dict[str, float], monkeypatch: pytest.MonkeyPatch
+    runner: CliRunner, tmp_path: Path, instance: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MAX_BATCH_SIZE", "2")
     path = tmp_path / "batch.json"
@@ -204,29 +279,61 @@ def test_predict_a_json_file_in_batches(
     assert len(output_path.read_text().splitlines()) == 5
 
 
+# A cell each type refuses, and why.
+BAD_CELLS = {
+    "float": ("abc", "is not a number"),
+    "int": ("2.5", "is not a whole number"),
+    "bool": ("maybe", "is not true or false"),
+    "category": ("", "is empty"),
+}
+
+
+@pytest.mark.parametrize("name", FEATURES)
+def test_predict_refuses_a_cell_of_the_wrong_type(
+    runner: CliRunner, tmp_path: Path, instance: dict[str, Any], name: str
+) -> None:
+    cell, problem = BAD_CELLS[FEATURE_TYPES[name]]
+    path = records_csv(tmp_path / "bad.csv", [{**instance, name: cell}])
+    code, output = invoke(runner, "predict", str(path))
+    assert code == 1
+    assert f"line 2, column {name}: {cell!r} {problem}" in output
+
+
 @pytest.mark.parametrize(
-    ("header", "row", "problem"),
+    ("columns", "cells", "problem"),
     [
-        (list(FEATURES), ["abc", *[1.0] * (len(FEATURES) - 1)], "line 2, column"),
-        (list(FEATURES), ["nan", *[1.0] * (len(FEATURES) - 1)], "is not finite"),
-        ([*FEATURES, "colour"], [1.0] * (len(FEATURES) + 1), "not features: colour"),
-        ([*FEATURES[1:], "colour"], [1.0] * len(FEATURES), f"has no column {FEATURES[0]}"),
-        ([*FEATURES, FEATURES[0]], [1.0] * (len(FEATURES) + 1), "more than once"),
-        (list(FEATURES), [1.0] * (len(FEATURES) + 1), "line 2: more cells than the header"),
+        (list(FEATURES), len(FEATURES) + 1, "line 2: more cells than the header"),
+        ([*FEATURES[1:], "colour"], len(FEATURES), f"has no column {FEATURES[0]}"),
+        ([*FEATURES, FEATURES[0]], len(FEATURES) + 1, "more than once"),
     ],
-    ids=["not-a-number", "nan", "unknown-column", "missing-column", "repeated", "extra-cells"],
+    ids=["extra-cells", "missing-column", "repeated"],
 )
 def test_predict_refuses_a_bad_csv(
-    runner: CliRunner, tmp_path: Path, header: list[str], row: list[object], problem: str
+    runner: CliRunner, tmp_path: Path, columns: list[str], cells: int, problem: str
 ) -> None:
-    code, output = invoke(runner, "predict", str(write_csv(tmp_path / "bad.csv", header, [row])))
+    path = write_csv(tmp_path / "bad.csv", columns, [["1"] * cells])
+    code, output = invoke(runner, "predict", str(path))
     assert code == 1
     assert problem in output
+{%- if "float" in (cookiecutter.features | feature_types).values() %}
 
 
-def test_predict_reads_a_csv_with_a_byte_order_mark(runner: CliRunner, tmp_path: Path) -> None:
+def test_predict_refuses_a_non_finite_number(
+    runner: CliRunner, tmp_path: Path, instance: dict[str, Any]
+) -> None:
+    name = next(name for name, kind in FEATURE_TYPES.items() if kind == "float")
+    path = records_csv(tmp_path / "bad.csv", [{**instance, name: "nan"}])
+    code, output = invoke(runner, "predict", str(path))
+    assert code == 1
+    assert "is not finite" in output
+{%- endif %}
+
+
+def test_predict_reads_a_csv_with_a_byte_order_mark(
+    runner: CliRunner, tmp_path: Path, instance: dict[str, Any]
+) -> None:
     path = tmp_path / "excel.csv"
-    lines = [",".join(FEATURES), ",".join(["1.5"] * len(FEATURES))]
+    lines = [",".join(FEATURES), ",".join(cell_text(instance[name]) for name in FEATURES)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
     code, output = invoke(runner, "predict", str(path))
     assert code == 0, output
@@ -254,10 +361,10 @@ def test_a_store_that_is_a_file_is_a_clean_error(
 
 def test_predict_refuses_invalid_json_records(runner: CliRunner, tmp_path: Path) -> None:
     path = tmp_path / "bad.json"
-    path.write_text(json.dumps({"instances": [{name: "1" for name in FEATURES}]}))
+    path.write_text(json.dumps({"instances": [{name: [] for name in FEATURES}]}))
     code, output = invoke(runner, "predict", str(path))
     assert code == 1
-    assert f"instances.0.{FEATURES[0]}: Must be a JSON number." in output
+    assert f"instances.0.{FEATURES[0]}: " in output
 
 
 def test_serve_execs_gunicorn_with_the_service_config(
@@ -289,7 +396,7 @@ def test_a_bad_setting_stops_a_command_with_its_name(
 
 
 def test_monitor_report_gives_drift_and_accuracy_from_the_log(
-    runner: CliRunner, client: FlaskClient, records: list[dict[str, float]]
+    runner: CliRunner, client: FlaskClient, records: list[dict[str, Any]]
 ) -> None:
     predictions = client.post("/v1/predict", json={"instances": records}).get_json()["predictions"]
     actual = predictions[0].get("label", predictions[0].get("value"))

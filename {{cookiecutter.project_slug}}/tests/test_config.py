@@ -20,12 +20,14 @@ from {{ cookiecutter.package_name }}.config import (
 
 def test_defaults() -> None:
     settings = Settings.from_env({})
-    assert settings.model_store == Path("models")
+    # From the source tree (as here): the project's own models/, wherever the command runs.
+    project = Path(__file__).resolve().parent.parent
+    assert settings.model_store == project / "models"
     assert settings.model_name == DEFAULT_MODEL_NAME
     assert settings.model_alias == "production"
     assert settings.max_batch_size == 1000
     assert settings.max_content_length == 1024 * 1024
-    assert settings.database_url == "sqlite:///models/prediction-log.sqlite3"
+    assert settings.database_url == f"sqlite:///{project}/models/prediction-log.sqlite3"
     assert (settings.drift_window, settings.accuracy_window) == (
         timedelta(hours=1),
         timedelta(days=1),
@@ -102,3 +104,8 @@ def test_runtime_dir_is_the_instance_s_own() -> None:
     assert first != second
     assert first == Path(tempfile.gettempdir()) / f"{SERVICE_NAME}-8001"
     assert ServerSettings.from_env({"RUNTIME_DIR": "/run/x"}).runtime_dir == Path("/run/x")
+
+
+def test_a_relative_store_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert Settings.from_env({"MODEL_STORE": "store"}).model_store == tmp_path / "store"

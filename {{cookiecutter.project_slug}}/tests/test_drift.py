@@ -12,25 +12,30 @@ import pytest
 from flask import Flask
 from prometheus_client import REGISTRY
 
-from {{ cookiecutter.package_name }}.drift import (
-    bin_counts,
-    bin_labels,
-    population_stability_index,
-)
+from {{ cookiecutter.package_name }}.drift import Bins, population_stability_index
 from {{ cookiecutter.package_name }}.example_data import load_example_data
-from {{ cookiecutter.package_name }}.features import FEATURES
+from {{ cookiecutter.package_name }}.features import FEATURE_TYPES, FEATURES
 from {{ cookiecutter.package_name }}.monitoring import drift_summary
 from {{ cookiecutter.package_name }}.registry import ModelStore
 
 SHIFTED = FEATURES[0]
 
 
-def example_records(shift: float = 0.0) -> list[dict[str, float]]:
-    """Every example record, with the first feature moved by ``shift`` standard deviations."""
-    features, _ = load_example_data()
-    features = features.copy()
-    features[:, 0] += shift * features[:, 0].std()
-    return [dict(zip(FEATURES, row, strict=True)) for row in features.tolist()]
+def example_records(shift: float = 0.0, name: str = SHIFTED) -> list[dict[str, Any]]:
+    """Every example record, with feature ``name`` moved: a number by ``shift`` standard
+    deviations; any other feature, when ``shift`` is not 0, to its least frequent value."""
+    records, _ = load_example_data()
+    if not shift:
+        return records
+    values = [record[name] for record in records]
+    if FEATURE_TYPES[name] == "float":
+        moved = [value + shift * float(np.std(values)) for value in values]
+    elif FEATURE_TYPES[name] == "int":
+        moved = [round(value + shift * float(np.std(values))) for value in values]
+    else:
+        rarest = min(set(values), key=lambda value: (values.count(value), str(value)))
+        moved = [rarest] * len(values)
+    return [{**record, name: value} for record, value in zip(records, moved, strict=True)]
 
 
 def test_psi_by_hand() -> None:
@@ -42,18 +47,33 @@ def test_psi_by_hand() -> None:
 
 
 def test_bins_match_the_reference_statistics() -> None:
-    assert bin_counts([1.0, 2.0], [0.5, 1.0, 1.5, 2.0, 9.0]) == [1, 2, 2]
-    assert bin_labels([1.0, 2.0]) == ["00 (-inf, 1)", "01 [1, 2)", "02 [2, inf)"]
+    numbers = Bins.of({"edges": [1.0, 2.0], "counts": [1, 1, 1]})
+    assert numbers.count([0.5, 1.0, 1.5, 2.0, 9.0]) == [1, 2, 2]
+    assert numbers.labels == ["00 (-inf, 1)", "01 [1, 2)", "02 [2, inf)"]
+    values = Bins.of({"values": ["b", "a", True], "value_counts": [5, 3, 1]})
+    assert values.labels == ["00 b", "01 a", "02 true", "03 (other values)"]
+    assert values.reference_counts == [5, 3, 1, 0]
+    assert values.count(["a", "a", "z", True]) == [0, 2, 1, 1]  # never seen: the last bin
 
 
-def test_only_the_shifted_feature_drifts(store: ModelStore) -> None:
+def test_a_category_s_rare_values_share_a_bin() -> None:
+    names = [f"v{index:03d}" for index in range(30)]
+    bins = Bins.of({"values": names, "value_counts": list(range(30, 0, -1))})
+    assert len(bins.labels) == 21  # 20 values of their own, and the rest
+    assert bins.reference_counts[-1] == sum(range(10, 0, -1))
+    assert bins.count(["v000", "v025", "unseen"]) == [1, *[0] * 19, 2]
+
+
+@pytest.mark.parametrize("shifted", FEATURES)
+def test_only_the_shifted_feature_drifts(store: ModelStore, shifted: str) -> None:
     reference = store.metadata(1)["reference"]
     steady = drift_summary(reference, example_records(), threshold=0.2, min_records=50)
     assert not any(item["drifting"] for item in steady["features"].values()), steady
-    moved = drift_summary(reference, example_records(shift=2.0), threshold=0.2, min_records=50)
+    records = example_records(shift=2.0, name=shifted)
+    moved = drift_summary(reference, records, threshold=0.2, min_records=50)
     scores = {name: item["psi"] for name, item in moved["features"].items()}
-    assert scores[SHIFTED] > 0.2, scores
-    assert all(score < 0.2 for name, score in scores.items() if name != SHIFTED), scores
+    assert scores[shifted] > 0.2, scores
+    assert all(score < 0.2 for name, score in scores.items() if name != shifted), scores
 
 
 def test_too_few_records_give_no_score(store: ModelStore) -> None:
@@ -98,8 +118,7 @@ def test_live_inputs_are_counted_in_the_reference_bins(
 ) -> None:
     client = make_app().test_client()
     records = example_records()[:20]
-    edges = store.metadata(1)["reference"][SHIFTED]["edges"]
-    labels = bin_labels(edges)
+    bins = Bins.of(store.metadata(1)["reference"][SHIFTED])
 
     def counted() -> np.ndarray:
         return np.array(
@@ -109,10 +128,10 @@ def test_live_inputs_are_counted_in_the_reference_bins(
                     {"model_version": "1", "feature": SHIFTED, "bin": label},
                 )
                 or 0.0
-                for label in labels
+                for label in bins.labels
             ]
         )
 
     before = counted()
     client.post("/v1/predict", json={"instances": records})
-    assert (counted() - before).tolist() == bin_counts(edges, [r[SHIFTED] for r in records])
+    assert (counted() - before).tolist() == bins.count([r[SHIFTED] for r in records])

@@ -42,7 +42,7 @@ def test_wrong_method_lists_the_allowed_ones(client: FlaskClient) -> None:
 
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
 def test_body_not_declared_json(
-    client: FlaskClient, instance: dict[str, float], content_type: str | None
+    client: FlaskClient, instance: dict[str, Any], content_type: str | None
 ) -> None:
     response = client.post(
         "/v1/predict", data=json.dumps({"instances": [instance]}), content_type=content_type
@@ -68,7 +68,7 @@ def test_malformed_json(client: FlaskClient, data: bytes) -> None:
 
 
 def test_chunked_body_over_the_limit(
-    make_app: Callable[..., Flask], instance: dict[str, float]
+    make_app: Callable[..., Flask], instance: dict[str, Any]
 ) -> None:
     client = make_app(MAX_CONTENT_LENGTH="2048").test_client()
     # A valid request padded past the limit, with no Content-Length, as a chunked upload is.
@@ -82,7 +82,7 @@ def test_chunked_body_over_the_limit(
     assert_error(response, 413, "payload_too_large")
 
 
-def test_body_over_the_limit(make_app: Callable[..., Flask], instance: dict[str, float]) -> None:
+def test_body_over_the_limit(make_app: Callable[..., Flask], instance: dict[str, Any]) -> None:
     client = make_app(MAX_CONTENT_LENGTH="2048").test_client()
     body = json.dumps({"instances": [instance] * 100})
     assert len(body) > 2048
@@ -96,7 +96,7 @@ def test_body_over_the_limit(make_app: Callable[..., Flask], instance: dict[str,
 
 def test_unexpected_error_is_a_generic_500_and_a_logged_traceback(
     make_app: Callable[..., Flask],
-    instance: dict[str, float],
+    instance: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -120,7 +120,7 @@ def test_unexpected_error_is_a_generic_500_and_a_logged_traceback(
 
 def test_a_prediction_that_is_not_finite_is_refused_by_record(
     client: FlaskClient,
-    instance: dict[str, float],
+    instance: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def overflowing_predict(_model: Any, records: list) -> list[dict[str, Any]]:
@@ -142,7 +142,7 @@ def test_a_huge_error_report_is_capped(client: FlaskClient) -> None:
 
 
 def test_not_ready_is_a_503_with_the_reason(
-    empty_store_app: Flask, instance: dict[str, float]
+    empty_store_app: Flask, instance: dict[str, Any]
 ) -> None:
     client = empty_store_app.test_client()
     error = assert_error(

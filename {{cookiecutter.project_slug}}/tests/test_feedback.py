@@ -18,7 +18,7 @@ def logged_client(make_app: Callable[..., Flask], database_url: str) -> FlaskCli
     return make_app(DATABASE_URL=database_url).test_client()
 
 
-def predicted(client: FlaskClient, records: list[dict[str, float]]) -> list[dict[str, Any]]:
+def predicted(client: FlaskClient, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     response = client.post("/v1/predict", json={"instances": records})
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()["predictions"]
@@ -30,7 +30,7 @@ def outcome(prediction: dict[str, Any]) -> Any:
 
 
 def test_feedback_is_stored_and_bad_items_are_refused_by_index(
-    logged_client: FlaskClient, records: list[dict[str, float]]
+    logged_client: FlaskClient, records: list[dict[str, Any]]
 ) -> None:
     predictions = predicted(logged_client, records[:3])
     items = [
@@ -60,7 +60,7 @@ def test_feedback_is_stored_and_bad_items_are_refused_by_index(
 
 @pytest.mark.parametrize("actual", [None, True, [1], {"a": 1}])
 def test_an_outcome_of_the_wrong_type_is_refused_for_that_item_only(
-    logged_client: FlaskClient, records: list[dict[str, float]], actual: Any
+    logged_client: FlaskClient, records: list[dict[str, Any]], actual: Any
 ) -> None:
     predictions = predicted(logged_client, records[:2])
     items = [{"id": predictions[0]["id"], "actual": actual}]

@@ -16,14 +16,14 @@ from {{ cookiecutter.package_name }}.registration import train_example
 from {{ cookiecutter.package_name }}.registry import REGISTRY_FILE, ModelStore
 
 
-def served_version(app: Flask, records: list[dict[str, float]]) -> str:
+def served_version(app: Flask, records: list[dict[str, Any]]) -> str:
     response = app.test_client().post("/v1/predict", json={"instances": records[:1]})
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.headers["X-Model-Version"]
 
 
 def test_promote_and_rollback_are_served_after_a_refresh(
-    app: Flask, store: ModelStore, records: list[dict[str, float]]
+    app: Flask, store: ModelStore, records: list[dict[str, Any]]
 ) -> None:
     holder = app.extensions["model_holder"]
     store.promote(train_example(store))
@@ -38,7 +38,7 @@ def test_promote_and_rollback_are_served_after_a_refresh(
 def test_a_request_keeps_the_version_it_started_with(
     app: Flask,
     store: ModelStore,
-    records: list[dict[str, float]],
+    records: list[dict[str, Any]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     train_example(store)
@@ -61,7 +61,7 @@ def test_a_request_keeps_the_version_it_started_with(
 def test_a_tampered_new_version_is_never_deserialized_nor_served(
     app: Flask,
     store: ModelStore,
-    records: list[dict[str, float]],
+    records: list[dict[str, Any]],
     code_running_pickle: tuple[bytes, Path],
     move_alias_unchecked: Callable[[int], None],
     artifact_file: Callable[[int], Path],
@@ -82,7 +82,7 @@ def test_a_tampered_new_version_is_never_deserialized_nor_served(
 def test_a_version_that_fails_its_warm_up_is_not_swapped_in(
     app: Flask,
     store: ModelStore,
-    records: list[dict[str, float]],
+    records: list[dict[str, Any]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     store.promote(train_example(store))
@@ -98,7 +98,7 @@ def test_a_version_that_fails_its_warm_up_is_not_swapped_in(
 
 @pytest.mark.parametrize("damage", ["garbage", "missing", "bad-alias"])
 def test_a_damaged_registry_keeps_the_served_version(
-    app: Flask, store: ModelStore, records: list[dict[str, float]], damage: str
+    app: Flask, store: ModelStore, records: list[dict[str, Any]], damage: str
 ) -> None:
     path = store.directory / REGISTRY_FILE
     backup = path.read_text()
@@ -120,7 +120,7 @@ def test_a_damaged_registry_keeps_the_served_version(
 
 
 def test_model_version_pins_against_the_alias(
-    make_app: Callable[..., Flask], store: ModelStore, records: list[dict[str, float]]
+    make_app: Callable[..., Flask], store: ModelStore, records: list[dict[str, Any]]
 ) -> None:
     store.promote(train_example(store))
     app = make_app(MODEL_VERSION="1")
@@ -139,7 +139,7 @@ def test_a_pinned_version_that_does_not_load_is_not_ready(
 
 
 def test_the_watch_thread_follows_the_alias(
-    make_app: Callable[..., Flask], store: ModelStore, records: list[dict[str, float]]
+    make_app: Callable[..., Flask], store: ModelStore, records: list[dict[str, Any]]
 ) -> None:
     app = make_app(MODEL_POLL_SECONDS="0.05")
     assert served_version(app, records) == "1"  # the first request starts the watch

@@ -27,7 +27,7 @@ def logged_client(make_app: Callable[..., Flask], capsys: pytest.CaptureFixture[
 
 
 def test_one_access_line_per_request(
-    make_app: Callable[..., Flask], capsys: pytest.CaptureFixture[str], instance: dict[str, float]
+    make_app: Callable[..., Flask], capsys: pytest.CaptureFixture[str], instance: dict[str, Any]
 ) -> None:
     response = logged_client(make_app, capsys).post("/v1/predict", json={"instances": [instance]})
     [line] = [line for line in log_lines(capsys) if line["message"] == "request"]

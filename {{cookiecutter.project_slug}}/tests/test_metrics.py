@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from prometheus_client import REGISTRY
@@ -49,7 +50,7 @@ def test_loads_swaps_and_refusals_are_counted(
 
 
 def test_requests_are_counted_by_route_status_and_version(
-    make_app: Callable[..., Flask], records: list[dict[str, float]]
+    make_app: Callable[..., Flask], records: list[dict[str, Any]]
 ) -> None:
     client = make_app().test_client()
     ok = {"endpoint": "/v1/predict", "method": "POST", "status": "200", "model_version": "1"}
@@ -73,7 +74,7 @@ def test_resources_of_the_process_are_reported_at_each_scrape(client: Flask) -> 
 
 
 def test_request_metrics_off_counts_nothing_per_request(
-    make_app: Callable[..., Flask], records: list[dict[str, float]]
+    make_app: Callable[..., Flask], records: list[dict[str, Any]]
 ) -> None:
     client = make_app(REQUEST_METRICS="false", PREDICTION_LOG="false").test_client()
     labels = {"endpoint": "/v1/predict", "method": "POST", "status": "200", "model_version": "1"}

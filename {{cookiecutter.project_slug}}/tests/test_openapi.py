@@ -7,7 +7,8 @@ from collections.abc import Callable
 from flask import Flask
 from flask.testing import FlaskClient
 
-from {{ cookiecutter.package_name }}.features import FEATURES
+from {{ cookiecutter.package_name }}.features import CATEGORICAL, FEATURE_TYPES, FEATURES
+from {{ cookiecutter.package_name }}.registry import ModelStore
 from {{ cookiecutter.package_name }}.schemas import InstanceSchema
 
 
@@ -27,11 +28,19 @@ def test_document_lists_every_endpoint(client: FlaskClient) -> None:
     assert {"200", "400", "413", "415", "422", "503"} <= set(responses)
 
 
-def test_instance_schema_is_the_feature_list(client: FlaskClient) -> None:
+def test_instance_schema_is_the_feature_list(client: FlaskClient, store: ModelStore) -> None:
     instance = client.get("/openapi.json").get_json()["components"]["schemas"]["Instance"]
     assert list(instance["properties"]) == list(FEATURES)
     assert sorted(instance["required"]) == sorted(FEATURES)
     assert tuple(InstanceSchema().fields) == FEATURES
+    # Each category's values are the served version's: its training data's.
+    for name in CATEGORICAL:
+        values = store.metadata(1)["reference"][name]["values"]
+        assert instance["properties"][name]["enum"] == sorted(values)
+    types = {"float": "number", "int": "integer", "bool": "boolean", "category": "string"}
+    assert {name: prop.get("type") for name, prop in instance["properties"].items()} == {
+        name: types[kind] for name, kind in FEATURE_TYPES.items()
+    }
 
 
 def test_batch_limit_comes_from_the_setting(make_app: Callable[..., Flask]) -> None:

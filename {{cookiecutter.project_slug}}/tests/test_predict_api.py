@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask.testing import FlaskClient
 
+from {{ cookiecutter.package_name }}.features import NUMERIC
 from {{ cookiecutter.package_name }}.schemas import PredictResponseSchema
 
 
 def test_ids_are_unique_and_the_answer_names_model_and_request(
-    client: FlaskClient, records: list[dict[str, float]]
+    client: FlaskClient, records: list[dict[str, Any]]
 ) -> None:
     response = client.post(
         "/v1/predict", json={"instances": records}, headers={"X-Request-ID": "req-42"}
@@ -24,14 +27,14 @@ def test_ids_are_unique_and_the_answer_names_model_and_request(
     assert PredictResponseSchema().validate(body) == {}
 
 
-def test_ids_differ_between_requests(client: FlaskClient, records: list[dict[str, float]]) -> None:
+def test_ids_differ_between_requests(client: FlaskClient, records: list[dict[str, Any]]) -> None:
     first = client.post("/v1/predict", json={"instances": records[:1]}).get_json()
     second = client.post("/v1/predict", json={"instances": records[:1]}).get_json()
     assert first["predictions"][0]["id"] != second["predictions"][0]["id"]
 
 
 def test_integer_feature_values_are_numbers_too(
-    client: FlaskClient, records: list[dict[str, float]]
+    client: FlaskClient, records: list[dict[str, Any]]
 ) -> None:
-    record = {name: round(value) for name, value in records[0].items()}
+    record = {name: round(v) if name in NUMERIC else v for name, v in records[0].items()}
     assert client.post("/v1/predict", json={"instances": [record]}).status_code == 200

@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 
 from {{ cookiecutter.package_name }} import FRAMEWORK, TASK, serializer
-from {{ cookiecutter.package_name }}.features import FEATURES
+from {{ cookiecutter.package_name }}.features import (
+    BOOLEAN,
+    CATEGORICAL,
+    FEATURE_TYPES,
+    FEATURES,
+    NUMERIC,
+)
 from {{ cookiecutter.package_name }}.predict import predict
 from {{ cookiecutter.package_name }}.reference import typical_instance
 from {{ cookiecutter.package_name }}.registration import train_example
@@ -36,14 +42,20 @@ def test_metadata_records_what_serving_and_monitoring_need(store: ModelStore) ->
     assert serializer.ARTIFACT in {name.split("/")[0] for name in metadata["files"]}
     assert len(metadata["sha256"]) == 64
     assert metadata["features"] == list(FEATURES)
+    assert metadata["feature_types"] == FEATURE_TYPES
     assert metadata["created_at"].endswith("+00:00")
     assert {"python", *serializer.LIBRARIES} <= set(metadata["libraries"])
     assert metadata["metrics"]
-    for name in FEATURES:
+    assert metadata["metrics_on"].startswith("holdout: ")
+    for name in NUMERIC:
         reference = metadata["reference"][name]
         assert len(reference["counts"]) == len(reference["edges"]) + 1
         assert sum(reference["counts"]) == reference["count"] > 0
         assert reference["edges"] == sorted(reference["edges"])
+    for name in (*BOOLEAN, *CATEGORICAL):
+        reference = metadata["reference"][name]
+        assert sum(reference["value_counts"]) == reference["count"] > 0
+        assert reference["value_counts"] == sorted(reference["value_counts"], reverse=True)
 
 
 def test_versions_are_numbered_and_never_rewritten(store: ModelStore) -> None:
@@ -78,7 +90,7 @@ def test_load_gives_a_working_model(store: ModelStore) -> None:
     loaded = store.load(1)
     assert loaded.version == 1
     assert loaded.metadata == store.metadata(1)
-    assert len(predict(loaded.model, [typical_instance(None, FEATURES)])) == 1
+    assert len(predict(loaded.model, [typical_instance(loaded.metadata["reference"])])) == 1
 
 
 def test_tampered_artifact_is_refused_before_it_is_deserialized(
@@ -294,7 +306,7 @@ def test_a_version_saved_with_other_library_versions(
         assert guarded.load(1).version == 1
         assert "library mismatch allowed" in caplog.text
     else:
-        with pytest.raises(StoreError, match=f"saved with {library} 0.1.0 \\(here "):
+        with pytest.raises(StoreError, match=f"saved with {library} 0.1.0 \\(the service's: "):
             guarded.load(1)
         with pytest.raises(StoreError, match="ALLOW_LIBRARY_MISMATCH=true"):
             guarded.promote(1, alias="staging")

@@ -1,3 +1,4 @@
+{%- set types = (cookiecutter.features | feature_types).values() | list -%}
 """Bad input: every case is a 422 naming the field and the problem, never a 500."""
 
 from __future__ import annotations
@@ -10,20 +11,32 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from {{ cookiecutter.package_name }}.features import FEATURES
+from {{ cookiecutter.package_name }}.features import FEATURE_TYPES, FEATURES
+{%- if "category" in types %}
+from {{ cookiecutter.package_name }}.registry import ModelStore
+{%- endif %}
 
 FIRST = FEATURES[0]
+# A value of the wrong type for each type of feature, and the problem reported.
+WRONG = {
+    "float": ("oops", "Must be a JSON number."),
+    "int": ("oops", "Must be a JSON number."),
+    "bool": ("oops", "Must be true or false."),
+    "category": (5, "Must be a string: one of the category's values."),
+}
 
 
-def body_with(value_text: str, record: dict[str, float]) -> str:
-    """A request body whose first feature is the raw JSON text ``value_text``."""
-    fields = [f'"{FIRST}": {value_text}'] + [
-        f'"{name}": {json.dumps(value)}' for name, value in record.items() if name != FIRST
+def body_with(value_text: str, record: dict[str, Any], name: str = FIRST) -> str:
+    """A request body whose feature ``name`` is the raw JSON text ``value_text``."""
+    fields = [f'"{name}": {value_text}'] + [
+        f'"{other}": {json.dumps(value)}' for other, value in record.items() if other != name
     ]
     return '{"instances": [{' + ", ".join(fields) + "}]}"
+{%- if "float" in types %}
 
 
-# (raw JSON text of the first feature's value, the problem reported)
+NUMBER = next(name for name, kind in FEATURE_TYPES.items() if kind == "float")
+# (raw JSON text of a float feature's value, the problem reported)
 BAD_VALUES = [
     ('"5.1"', "Must be a JSON number."),
     ('""', "Must be a JSON number."),
@@ -54,46 +67,105 @@ def assert_invalid(response: Any, field: str, problem: str) -> None:
 
 
 @pytest.mark.parametrize(("value_text", "problem"), BAD_VALUES)
-def test_bad_feature_value_names_the_field(
-    client: FlaskClient, instance: dict[str, float], value_text: str, problem: str
+def test_bad_number_names_the_field(
+    client: FlaskClient, instance: dict[str, Any], value_text: str, problem: str
 ) -> None:
-    assert_invalid(post(client, body_with(value_text, instance)), f"instances.0.{FIRST}", problem)
+    response = post(client, body_with(value_text, instance, NUMBER))
+    assert_invalid(response, f"instances.0.{NUMBER}", problem)
 
 
 {% if cookiecutter.framework == "sklearn" -%}
 def test_the_largest_allowed_magnitude_is_scored(
-    client: FlaskClient, instance: dict[str, float]
+    client: FlaskClient, instance: dict[str, Any]
 ) -> None:
-    response = post(client, body_with("-1e100", instance))
+    response = post(client, body_with("-1e100", instance, NUMBER))
     assert response.status_code == 200, response.get_data(as_text=True)
 {%- else -%}
 def test_a_magnitude_beyond_float32_is_unscorable_not_an_error(
-    client: FlaskClient, instance: dict[str, float]
+    client: FlaskClient, instance: dict[str, Any]
 ) -> None:
     # Valid JSON within the API's bound, but infinite in the network's float32.
-    response = post(client, body_with("-1e100", instance))
+    response = post(client, body_with("-1e100", instance, NUMBER))
     assert response.status_code == 422, response.get_data(as_text=True)
     assert response.get_json()["error"]["code"] == "unscorable_input"
     assert list(response.get_json()["error"]["fields"]) == ["instances.0"]
 {%- endif %}
+{%- endif %}
+{%- if "int" in types %}
 
 
-def test_a_repeated_key_is_refused(client: FlaskClient, instance: dict[str, float]) -> None:
+@pytest.mark.parametrize(
+    ("value_text", "status"), [("3", 200), ("3.0", 200), ("2.5", 422), ('"3"', 422), ("true", 422)]
+)
+def test_an_int_feature_takes_whole_numbers(
+    client: FlaskClient, instance: dict[str, Any], value_text: str, status: int
+) -> None:
+    name = next(name for name, kind in FEATURE_TYPES.items() if kind == "int")
+    response = post(client, body_with(value_text, instance, name))
+    assert response.status_code == status, response.get_data(as_text=True)
+    if status == 422:
+        assert list(response.get_json()["error"]["fields"]) == [f"instances.0.{name}"]
+{%- endif %}
+{%- if "bool" in types %}
+
+
+@pytest.mark.parametrize(
+    ("value_text", "status"),
+    [("true", 200), ("false", 200), ("1", 422), ('"true"', 422), ("null", 422)],
+)
+def test_a_bool_feature_takes_true_or_false(
+    client: FlaskClient, instance: dict[str, Any], value_text: str, status: int
+) -> None:
+    name = next(name for name, kind in FEATURE_TYPES.items() if kind == "bool")
+    response = post(client, body_with(value_text, instance, name))
+    assert response.status_code == status, response.get_data(as_text=True)
+{%- endif %}
+{%- if "category" in types %}
+
+
+def test_a_category_value_outside_the_training_data_lists_the_allowed_ones(
+    client: FlaskClient, instance: dict[str, Any], store: ModelStore
+) -> None:
+    name = next(name for name, kind in FEATURE_TYPES.items() if kind == "category")
+    allowed = sorted(store.metadata(1)["reference"][name]["values"])
+    records = [instance, {**instance, name: "nowhere"}]
+    response = post(client, json.dumps({"instances": records}))
+    assert_invalid(
+        response,
+        f"instances.1.{name}",
+        f"Must be one of the values in the training data: {', '.join(allowed)}.",
+    )
+    assert (
+        post(client, json.dumps({"instances": [{**instance, name: allowed[-1]}]})).status_code
+        == 200
+    )
+
+
+@pytest.mark.parametrize(("value_text", "problem"), [("5", "Must be a string"), ('""', "1 to 200")])
+def test_a_category_value_is_a_short_string(
+    client: FlaskClient, instance: dict[str, Any], value_text: str, problem: str
+) -> None:
+    name = next(name for name, kind in FEATURE_TYPES.items() if kind == "category")
+    response = post(client, body_with(value_text, instance, name))
+    assert response.status_code == 422
+    assert problem in response.get_json()["error"]["fields"][f"instances.0.{name}"][0]
+{%- endif %}
+
+
+def test_a_repeated_key_is_refused(client: FlaskClient, instance: dict[str, Any]) -> None:
     body = body_with(f'"x", "{FIRST}": 1.0', instance)
     response = post(client, body)
     assert response.status_code == 400
     assert f"the key '{FIRST}' appears twice" in response.get_json()["error"]["message"]
 
 
-def test_missing_feature(client: FlaskClient, instance: dict[str, float]) -> None:
+def test_missing_feature(client: FlaskClient, instance: dict[str, Any]) -> None:
     record = {name: value for name, value in instance.items() if name != FIRST}
     response = post(client, json.dumps({"instances": [record]}))
     assert_invalid(response, f"instances.0.{FIRST}", "Missing data for required field.")
 
 
-def test_unknown_feature_lists_the_real_ones(
-    client: FlaskClient, instance: dict[str, float]
-) -> None:
+def test_unknown_feature_lists_the_real_ones(client: FlaskClient, instance: dict[str, Any]) -> None:
     response = post(client, json.dumps({"instances": [{**instance, "colour": 1.0}]}))
     assert_invalid(
         response, "instances.0.colour", f"Unknown field; the features are: {', '.join(FEATURES)}."
@@ -101,16 +173,17 @@ def test_unknown_feature_lists_the_real_ones(
 
 
 def test_one_bad_record_fails_the_whole_batch(
-    client: FlaskClient, instance: dict[str, float]
+    client: FlaskClient, instance: dict[str, Any]
 ) -> None:
-    records = [instance, instance, instance, {**instance, FIRST: "oops"}, instance]
+    wrong, problem = WRONG[FEATURE_TYPES[FIRST]]
+    records = [instance, instance, instance, {**instance, FIRST: wrong}, instance]
     response = post(client, json.dumps({"instances": records}))
-    assert_invalid(response, f"instances.3.{FIRST}", "Must be a JSON number.")
+    assert_invalid(response, f"instances.3.{FIRST}", problem)
     assert "predictions" not in response.get_json()
 
 
-def test_every_bad_field_is_reported(client: FlaskClient, instance: dict[str, float]) -> None:
-    records = [{**instance, FIRST: "x"}, instance, {name: "y" for name in FEATURES}]
+def test_every_bad_field_is_reported(client: FlaskClient, instance: dict[str, Any]) -> None:
+    records = [{**instance, FIRST: [1]}, instance, {name: [2] for name in FEATURES}]
     fields = post(client, json.dumps({"instances": records})).get_json()["error"]["fields"]
     assert set(fields) == {f"instances.0.{FIRST}"} | {f"instances.2.{name}" for name in FEATURES}
 
@@ -135,13 +208,13 @@ def test_malformed_body_shape(client: FlaskClient, body: str, field: str, proble
     assert_invalid(post(client, body), field, problem)
 
 
-def test_unknown_top_level_key(client: FlaskClient, instance: dict[str, float]) -> None:
+def test_unknown_top_level_key(client: FlaskClient, instance: dict[str, Any]) -> None:
     response = post(client, json.dumps({"instances": [instance], "model": "other"}))
     assert_invalid(response, "model", "Unknown field.")
 
 
 def test_batch_over_the_limit_is_refused_before_validation(
-    make_app: Callable[..., Flask], instance: dict[str, float]
+    make_app: Callable[..., Flask], instance: dict[str, Any]
 ) -> None:
     client = make_app(MAX_BATCH_SIZE="3").test_client()
     # The records are invalid too: the size check comes first and alone.

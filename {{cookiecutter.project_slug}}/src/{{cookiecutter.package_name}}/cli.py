@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 import click
 from marshmallow import ValidationError
@@ -21,13 +21,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .config import ConfigError, ServerSettings, Settings, format_duration, parse_duration
 from .errors import flatten_messages
+from .features import CATEGORICAL
 from .monitoring import range_report
 from .prediction_log import PredictionLog
 from .records import RecordsError, read_instances{{ ', read_json_object' if cookiecutter.framework != 'sklearn' }}
 from .registration import register_artifact, train_example
 from .registry import ModelStore, StoreError
 from .schemas import InstanceSchema
-from .serving import UnscorableRecordsError, score
+from .serving import UnknownCategoryError, UnscorableRecordsError, check_categories, score
 
 WSGI_APP = "{{ cookiecutter.package_name }}.wsgi:app"
 GUNICORN_CONFIG = "python:{{ cookiecutter.package_name }}.gunicorn_conf"
@@ -87,7 +88,8 @@ def train_example_command(notes: str) -> None:
     metrics = store.metadata(version)["metrics"]
     scores = ", ".join(f"{name} {value:.3f}" for name, value in metrics.items())
     click.echo(
-        f"Registered {store.name} version {version} ({scores}); {settings.model_alias} -> {version}"
+        f"Registered {store.name} version {version} in {store.directory.resolve()} "
+        f"(holdout {scores}); {settings.model_alias} -> {version}"
     )
 
 
@@ -109,9 +111,17 @@ def models() -> None:
 @click.option(
     "--reference-data",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="CSV of (training) records with a header of feature names: drift reference statistics.",
+    help="CSV of the training records, a header of feature names: the reference for drift"
+    + (" and the values each category may take." if CATEGORICAL else "."),
 )
-@click.option("--target", help="Column of --reference-data with the true outcome: metrics.")
+@click.option(
+    "--eval-data",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV of records the model was not fitted on, with --target: the holdout metrics.",
+)
+@click.option(
+    "--target", help="The column of the true outcome in --eval-data (and --reference-data)."
+)
 @click.option("--notes", default="", help="Free text kept in the version's metadata.")
 @click.option("--promote", is_flag=True, help="Point the alias at the new version.")
 def register_command(
@@ -120,6 +130,7 @@ def register_command(
     model_metadata_file: Path | None,
 {%- endif %}
     reference_data: Path | None,
+    eval_data: Path | None,
     target: str | None,
     notes: str,
     promote: bool,
@@ -137,26 +148,38 @@ def register_command(
 {%- else %}
     """Register PATH, a SavedModel directory exported in a notebook, as the next version."""
 {%- endif %}
-    if target and not reference_data:
-        raise click.UsageError("--target names a column of --reference-data; give both")
+    if target and not (reference_data or eval_data):
+        raise click.UsageError("--target names a column of --eval-data or --reference-data")
+    if eval_data and not target:
+        raise click.UsageError("--eval-data needs --target: the column of the true outcome")
     settings = _settings()
     store = ModelStore.from_settings(settings)
     with _clean_errors():
-        version = register_artifact(
+        registered = register_artifact(
             store,
             path,
 {%- if cookiecutter.framework != "sklearn" %}
             model_metadata=read_json_object(model_metadata_file) if model_metadata_file else None,
 {%- endif %}
             reference_data=reference_data,
+            eval_data=eval_data,
             target=target,
             notes=notes,
         )
+        for line in registered.summary(str(path)):
+            click.echo(line)
         if promote:
-            store.promote(version, settings.model_alias, reason=f"models register {path.name}")
-    click.echo(f"Registered {path} as {store.name} version {version}.")
+            entry = store.promote(
+                registered.version, settings.model_alias, reason=f"models register {path.name}"
+            )
+            if entry is None:
+                click.echo(
+                    f"{settings.model_alias} already points to version {registered.version}."
+                )
+            else:
+                click.echo(f"{settings.model_alias}: {entry['from']} -> {entry['to']}")
     if not promote:
-        click.echo(f"Serve it with: {sys.argv[0]} models promote {version}")
+        click.echo(f"Serve it with: {sys.argv[0]} models promote {registered.version}")
 
 
 def _version_rows(store: ModelStore) -> list[dict[str, Any]]:
@@ -319,13 +342,16 @@ def predict_command(path: Path, output: TextIO, version: int | None) -> None:
     store = ModelStore.from_settings(settings)
     with _clean_errors():
         loaded = store.load(version if version is not None else store.resolve(settings.model_alias))
-        instances = read_instances(path)
+        instances, ignored = read_instances(path)
+    if ignored:
+        click.echo(f"Not features, left out: {', '.join(ignored)}", err=True)
     try:
         records = InstanceSchema(many=True).load(instances)
+        check_categories(loaded, records)
     except ValidationError as error:
-        problems = flatten_messages({"instances": error.messages})
-        lines = [f"{field}: {'; '.join(messages)}" for field, messages in problems.items()]
-        raise click.ClickException(f"{path} has invalid records:\n" + "\n".join(lines)) from None
+        _refuse_records(path, flatten_messages({"instances": error.messages}))
+    except UnknownCategoryError as error:
+        _refuse_records(path, error.problems)
     for start, batch in _batches(records, settings.max_batch_size):
         try:
             answers = score(loaded.model, batch)
@@ -336,6 +362,11 @@ def predict_command(path: Path, output: TextIO, version: int | None) -> None:
         for offset, answer in enumerate(answers):
             row = {"row": start + offset, **answer, "model_version": str(loaded.version)}
             output.write(json.dumps(row, allow_nan=False) + "\n")
+
+
+def _refuse_records(path: Path, problems: dict[str, list[str]]) -> NoReturn:
+    lines = [f"{field}: {'; '.join(messages)}" for field, messages in problems.items()]
+    raise click.ClickException(f"{path} has invalid records:\n" + "\n".join(lines))
 
 
 def _batches(records: list[Any], size: int) -> Iterator[tuple[int, list[Any]]]:

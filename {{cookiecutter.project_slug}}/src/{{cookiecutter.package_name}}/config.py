@@ -29,6 +29,17 @@ NAME = validate.Regexp(
 )
 
 
+def default_model_store() -> str:
+    """``models/`` in the project when this package runs from its source tree (``make
+    install`` installs it so), wherever the command or the notebook runs; else ``models/`` in
+    the working directory (an installed wheel, a container: set MODEL_STORE there)."""
+    package = Path(__file__).resolve().parent
+    project = package.parent.parent
+    if package.parent.name == "src" and (project / "pyproject.toml").is_file():
+        return str(project / "models")
+    return "models"
+
+
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 _DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
@@ -74,7 +85,7 @@ class _EnvironmentSchema(Schema):
 class _AppEnvironment(_EnvironmentSchema):
     model_store = fields.String(
         data_key="MODEL_STORE",
-        load_default="models",
+        load_default=default_model_store,
         validate=validate.Length(min=1, error="Give the model store's directory."),
     )
     model_name = fields.String(
@@ -188,7 +199,8 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
         """Read the settings from ``environ`` (default: the process environment)."""
         values = _load(_AppEnvironment(), environ)
-        values["model_store"] = Path(values["model_store"])
+        # Absolute, so that every message names the store wherever it was read from.
+        values["model_store"] = Path(values["model_store"]).absolute()
         if not values["database_url"]:
             # Beside the models: one log per store, so instances on one machine never share it.
             values["database_url"] = f"sqlite:///{values['model_store'] / PREDICTION_LOG_FILE}"

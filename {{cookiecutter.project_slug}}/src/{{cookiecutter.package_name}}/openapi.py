@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -12,11 +13,13 @@ from .schemas import (
     ErrorSchema,
     FeedbackRequestSchema,
     FeedbackResponseSchema,
+    JSONBoolean,
     ModelInfoSchema,
     MonitoringReportSchema,
     PredictRequestSchema,
     PredictResponseSchema,
     StatusSchema,
+    WholeNumber,
 )
 
 TITLE = {{ cookiecutter.project_name | py_string }}
@@ -47,15 +50,25 @@ def _version() -> str:
         return "0+unknown"
 
 
-def build_spec(max_batch_size: int) -> dict[str, Any]:
-    """The OpenAPI 3 document of this service, as a dict ready for JSON."""
+def build_spec(
+    max_batch_size: int, categories: Mapping[str, Iterable[str]] | None = None
+) -> dict[str, Any]:
+    """The OpenAPI 3 document of this service, as a dict ready for JSON.
+
+    ``categories`` are the values each category feature may take with the served version:
+    they become the ``enum`` of its field.
+    """
+    marshmallow = MarshmallowPlugin()
     spec = APISpec(
         title=TITLE,
         version=_version(),
         openapi_version="3.0.3",
-        plugins=[MarshmallowPlugin()],
+        plugins=[marshmallow],
         info={"description": "Predictions from a versioned, integrity-checked model."},
     )
+    # The API's own fields, by the JSON type they take (apispec knows marshmallow's only).
+    marshmallow.map_to_openapi_type(WholeNumber, "integer", None)
+    marshmallow.map_to_openapi_type(JSONBoolean, "boolean", None)
     spec.path(
         path="/v1/predict",
         operations={
@@ -159,4 +172,7 @@ def build_spec(max_batch_size: int) -> dict[str, Any]:
     document["components"]["schemas"]["FeedbackRequest"]["properties"]["feedback"]["maxItems"] = (
         max_batch_size
     )
+    properties = document["components"]["schemas"]["Instance"]["properties"]
+    for name, values in (categories or {}).items():
+        properties[name]["enum"] = sorted(values)
     return document

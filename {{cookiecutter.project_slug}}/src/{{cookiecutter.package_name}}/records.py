@@ -1,21 +1,38 @@
-"""Records from files: a CSV with a header of feature names, or JSON in the request's shape."""
+"""Records from data: a CSV with a feature-name header, request-shaped JSON, or a DataFrame.
+
+Each feature's values are read by its type (``features.FEATURE_TYPES``).
+"""
 
 from __future__ import annotations
 
 import csv
 import json
-import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from .evaluation import target_from_python, target_from_text
+from .feature_values import from_python, from_text
 from .features import FEATURES
+
+Record = dict[str, Any]
 
 
 class RecordsError(Exception):
-    """A file cannot be read as records; the message names the line and column."""
+    """Data cannot be read as records; the message names the line (or row) and column."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """Records, the true outcome of each if a target column was named, and where they came from."""
+
+    records: list[Record]
+    targets: list[Any] | None
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.records)
 
 
 def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -36,33 +53,43 @@ def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     for line, row in enumerate(rows, start=2):
         if None in row:  # DictReader's key for cells beyond the header
             raise RecordsError(f"{path}, line {line}: more cells than the header has columns")
-    missing = [name for name in FEATURES if name not in header]
-    if missing:
-        raise RecordsError(
-            f"{path} has no column {', '.join(missing)}; the header must name every feature: "
-            f"{', '.join(FEATURES)}"
-        )
+    _check_columns(str(path), header)
     return header, rows
 
 
-def numeric_rows(path: Path, rows: Sequence[dict[str, str]]) -> list[dict[str, float]]:
-    """The feature cells of each row as finite numbers."""
-    records = []
-    for line, row in enumerate(rows, start=2):  # line 1 is the header
-        record = {}
-        for name in FEATURES:
-            cell = row.get(name)
-            try:
-                value = float(cell)
-            except (TypeError, ValueError):
-                raise RecordsError(
-                    f"{path}, line {line}, column {name}: {cell!r} is not a number"
-                ) from None
-            if not math.isfinite(value):
-                raise RecordsError(f"{path}, line {line}, column {name}: {cell!r} is not finite")
-            record[name] = value
-        records.append(record)
-    return records
+def _check_columns(source: str, columns: Sequence[str]) -> None:
+    missing = [name for name in FEATURES if name not in columns]
+    if missing:
+        raise RecordsError(
+            f"{source} has no column {', '.join(missing)}; it needs every feature: "
+            f"{', '.join(FEATURES)}"
+        )
+
+
+def _read_cell(where: str, name: str, value: Any, read: Callable[[Any], Any]) -> Any:
+    try:
+        return read(value)
+    except ValueError as error:
+        raise RecordsError(f"{where}, column {name}: {value!r} {error}") from None
+
+
+def typed_rows(path: Path, rows: Sequence[dict[str, str]]) -> list[Record]:
+    """The feature cells of each CSV row, each read by its feature's type."""
+    return [
+        {
+            name: _read_cell(f"{path}, line {line}", name, row.get(name), _text_reader(name))
+            for name in FEATURES
+        }
+        for line, row in enumerate(rows, start=2)  # line 1 is the header
+    ]
+
+
+def _text_reader(name: str) -> Callable[[Any], Any]:
+    return lambda text: from_text(name, text)
+
+
+def _python_reader(name: str) -> Callable[[Any], Any]:
+    return lambda value: from_python(name, value)
 
 
 def read_json_object(path: Path) -> dict[str, Any]:
@@ -76,36 +103,66 @@ def read_json_object(path: Path) -> dict[str, Any]:
     return data
 
 
-def read_instances(path: Path) -> list[Any]:
-    """The records to score in ``path``: a CSV of exactly the features, or request-shaped JSON.
-
-    JSON records are returned as found, to be validated like a request's.
-    """
+def read_instances(path: Path) -> tuple[list[Any], list[str]]:
+    """The records to score in ``path`` and the CSV columns left out because they are not
+    features (a target, an id). JSON records are returned as found, to be validated like a
+    request's."""
     if path.suffix.lower() == ".json":
         data = read_json_object(path)
         if not isinstance(data.get("instances"), list):
             raise RecordsError(f"{path} must hold a JSON object with an 'instances' array")
-        return data["instances"]
+        return data["instances"], []
     if path.suffix.lower() == ".csv":
         header, rows = read_csv(path)
-        unknown = [name for name in header if name not in FEATURES]
-        if unknown:
-            raise RecordsError(
-                f"{path} has columns that are not features: {', '.join(unknown)}; "
-                f"the features are: {', '.join(FEATURES)}"
-            )
-        return numeric_rows(path, rows)
+        return typed_rows(path, rows), [name for name in header if name not in FEATURES]
     raise RecordsError(f"{path} must be a .csv or a .json file")
 
 
-def read_reference_data(path: Path, target: str | None) -> tuple[np.ndarray, list[str] | None]:
-    """The features of a CSV (other columns ignored) and, if named, its target column as text."""
+def read_table(data: Any, target: str | None = None) -> Table:
+    """Records and, if ``target`` names a column, its outcomes: from a pandas DataFrame, or
+    from a CSV file (a path). Columns that are not features or the target are ignored."""
+    if isinstance(data, str | Path):
+        return _csv_table(Path(data), target)
+    if hasattr(data, "columns") and hasattr(data, "index"):
+        return _frame_table(data, target)
+    raise RecordsError(
+        f"cannot read records from a {type(data).__name__}: give a pandas DataFrame or the "
+        "path of a CSV file"
+    )
+
+
+def _csv_table(path: Path, target: str | None) -> Table:
     header, rows = read_csv(path)
     if not rows:
         raise RecordsError(f"{path} has a header but no rows")
     if target is not None and target not in header:
         raise RecordsError(f"{path} has no target column {target!r}")
-    records = numeric_rows(path, rows)
-    features = np.array([[record[name] for name in FEATURES] for record in records])
-    targets = [row[target] for row in rows] if target is not None else None
-    return features, targets
+    targets = None
+    if target is not None:
+        targets = [
+            _read_cell(f"{path}, line {line}", target, row[target], target_from_text)
+            for line, row in enumerate(rows, start=2)
+        ]
+    return Table(typed_rows(path, rows), targets, f"{path.name}, {len(rows)} records")
+
+
+def _frame_table(frame: Any, target: str | None) -> Table:
+    columns = [str(column) for column in frame.columns]
+    _check_columns("the DataFrame", columns)
+    if len(frame) == 0:
+        raise RecordsError("the DataFrame has no rows")
+    if target is not None and target not in columns:
+        raise RecordsError(f"the DataFrame has no target column {target!r}")
+    labels = frame.index.tolist()
+
+    def column(name: str, read: Callable[[Any], Any]) -> list[Any]:
+        # tolist() gives Python values (int, float, bool, str) for NumPy's.
+        return [
+            _read_cell(f"the DataFrame, row {label!r}", name, value, read)
+            for label, value in zip(labels, frame[name].tolist(), strict=True)
+        ]
+
+    values = {name: column(name, _python_reader(name)) for name in FEATURES}
+    records = [dict(zip(FEATURES, row, strict=True)) for row in zip(*values.values(), strict=True)]
+    targets = column(target, target_from_python) if target is not None else None
+    return Table(records, targets, f"a DataFrame of {len(records)} records")

@@ -19,15 +19,13 @@ import hashlib
 import json
 import logging
 import os
-import platform
 import shutil
 import socket
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
@@ -37,7 +35,9 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 from . import FRAMEWORK, TASK, serializer
 from .config import Settings
 from .errors import flatten_messages
-from .features import FEATURES
+from .features import FEATURE_TYPES
+from .libraries import library_versions, mismatches
+from .reference import allowed_values
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +69,11 @@ class LoadedVersion:
     version: int
     metadata: dict[str, Any]
     model: Any
+
+    @functools.cached_property
+    def allowed_values(self) -> dict[str, frozenset[Any]]:
+        """The values each category feature may take with this version: its training data's."""
+        return allowed_values(self.metadata.get("reference"))
 
 
 class _VersionNumber(fields.Integer):
@@ -142,20 +147,14 @@ def _check_structure(schema: Schema, data: Any, path: Path) -> None:
         raise StoreError(f"{path} is damaged ({details}); restore it from a backup")
 
 
-@functools.cache  # installed versions do not change while a process runs
-def library_versions() -> dict[str, str]:
-    """Python's version and that of each library the serializer's models depend on."""
-    versions = {"python": platform.python_version()}
-    for name in serializer.LIBRARIES:
-        try:
-            versions[name] = version(name)
-        except PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
+def _typed_features(metadata: dict[str, Any]) -> list[tuple[str, str]]:
+    """The features a version was made for, with their types (all floats in early versions)."""
+    types = metadata.get("feature_types") or {}
+    return [(name, types.get(name, "float")) for name in metadata["features"]]
 
 
-def _major_minor(text: str) -> tuple[str, ...]:
-    return tuple(text.split(".")[:2])
+def _feature_list(features: Iterable[tuple[str, str]]) -> str:
+    return ", ".join(name if kind == "float" else f"{name}:{kind}" for name, kind in features)
 
 
 def _copy_hashing(reader: BinaryIO, writer: BinaryIO | None = None) -> str:
@@ -278,6 +277,16 @@ class ModelStore:
         _check_structure(_MetadataSchema(), metadata, path)
         return metadata
 
+    def find_version(self, digest: str) -> int | None:
+        """The registered version whose files have this digest (``version_digest``), if any."""
+        for version in self.versions():
+            try:
+                if self.metadata(version)["sha256"] == digest:
+                    return version
+            except StoreError:  # a damaged version holds nothing to compare with
+                continue
+        return None
+
     def verify(self, version: int) -> dict[str, Any]:
         """Check a version's files against its recorded digests; return its metadata.
 
@@ -394,13 +403,14 @@ class ModelStore:
     def _servable_metadata(self, version: int) -> dict[str, Any]:
         """The version's metadata, if this service can serve it and its file list is whole."""
         metadata = self.metadata(version)
-        made_for = (metadata["serializer"], metadata["task"], metadata["features"])
-        if made_for != (serializer.NAME, TASK, list(FEATURES)):
+        made_for = (metadata["serializer"], metadata["task"], _typed_features(metadata))
+        # Compared as lists: the order of the features is the order of the model's columns.
+        if made_for != (serializer.NAME, TASK, list(FEATURE_TYPES.items())):
             raise StoreError(
                 f"version {version} was made for other inputs or outputs (saved with "
                 f"{metadata['serializer']!r}, {metadata['task']}, features "
-                f"{', '.join(metadata['features'])}); this service serves {TASK} models saved "
-                f"with {serializer.NAME!r} of features {', '.join(FEATURES)}"
+                f"{_feature_list(_typed_features(metadata))}); this service serves {TASK} models "
+                f"saved with {serializer.NAME!r} of features {_feature_list(FEATURE_TYPES.items())}"
             )
         self._check_libraries(version, metadata)
         directory = self.version_dir(version)
@@ -418,16 +428,10 @@ class ModelStore:
         Pickled models can load across such versions and then predict differently without a
         word; ALLOW_LIBRARY_MISMATCH=true loads them anyway, with a warning.
         """
-        recorded = metadata.get("libraries") or {}
-        installed = library_versions()  # cached: read, never changed
-        mismatches = [
-            f"{name} {recorded[name]} (here {installed[name]})"
-            for name in serializer.LIBRARIES
-            if name in recorded and _major_minor(recorded[name]) != _major_minor(installed[name])
-        ]
-        if not mismatches:
+        found = mismatches(metadata.get("libraries") or {}, library_versions())
+        if not found:
             return
-        problem = f"version {version} was saved with {', '.join(mismatches)}"
+        problem = f"version {version} was saved with {', '.join(found)}"
         if not self.allow_library_mismatch:
             raise StoreError(
                 f"{problem}: a model can load across such versions and predict differently; "

@@ -1,8 +1,11 @@
-{%- set features = cookiecutter.features.split(",") | map("trim") | list -%}
+{%- set features = cookiecutter.features | feature_types -%}
+{%- set field_class = {"float": "JSONNumber", "int": "WholeNumber", "bool": "JSONBoolean", "category": "CategoryValue"} -%}
 """The API's request and response schemas: what is validated, and what /openapi.json shows.
 
 Edit ``InstanceSchema`` when the model's inputs change. Its field names are the JSON keys
-clients send; ``features.FEATURES`` gives the order in which the model sees them.
+clients send, one field per feature of ``features.FEATURE_TYPES`` (which gives the order in
+which the model sees them), each of the field class for its type. Which values a category
+feature takes is the served version's: its training data's (``serving.check_categories``).
 """
 
 from __future__ import annotations
@@ -11,12 +14,13 @@ from typing import Any, ClassVar
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
+from .feature_values import MAX_CATEGORY_LENGTH, MAX_MAGNITUDE
+from .features import FEATURES
 from .predict import PredictionSchema
 
-#: Numbers beyond this magnitude are refused: far past any real feature, and small enough that
-#: scaling or a dot product cannot overflow to infinity. Tighten a feature's range with
-#: ``validate=validate.Range(...)`` on its field.
-MAX_MAGNITUDE = 1e100
+# Numbers beyond MAX_MAGNITUDE are refused: far past any real feature, and small enough that
+# scaling or a dot product cannot overflow to infinity. Tighten a feature's range with
+# ``validate=validate.Range(...)`` on its field.
 
 
 class JSONNumber(fields.Float):
@@ -37,17 +41,55 @@ class JSONNumber(fields.Float):
         return number
 
 
+class WholeNumber(JSONNumber):
+    """A whole JSON number (``3``, or ``3.0``); ``3.5`` fails."""
+
+    default_error_messages: ClassVar[dict[str, str]] = {"not_whole": "Must be a whole number."}
+
+    def _validated(self, value: Any) -> int:  # type: ignore[override]
+        number = super()._validated(value)
+        if not number.is_integer():
+            raise self.make_error("not_whole")
+        return int(number)
+
+
+class JSONBoolean(fields.Field):
+    """``true`` or ``false``: strings such as "true", numbers and null fail."""
+
+    default_error_messages: ClassVar[dict[str, str]] = {"not_boolean": "Must be true or false."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("not_boolean")
+        return value
+
+
+class CategoryValue(fields.String):
+    """A category's value: a non-empty JSON string (numbers fail), at most 200 characters."""
+
+    default_error_messages: ClassVar[dict[str, str]] = {
+        "invalid": "Must be a string: one of the category's values.",
+        "length": f"Must be 1 to {MAX_CATEGORY_LENGTH} characters.",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not 1 <= len(text) <= MAX_CATEGORY_LENGTH:
+            raise self.make_error("length")
+        return text
+
+
 class InstanceSchema(Schema):
-    """One record to score: every feature the model was trained on, as a JSON number."""
+    """One record to score: every feature the model was trained on, each of its type."""
 
     # Unknown keys are refused (marshmallow's default) with a message that lists the features,
     # so a misspelt name is easy to spot.
     error_messages: ClassVar[dict[str, str]] = {
         "type": "Must be a JSON object of feature values.",
-        "unknown": "Unknown field; the features are: {{ features | join(', ') }}.",
+        "unknown": f"Unknown field; the features are: {', '.join(FEATURES)}.",
     }
-{% for feature in features %}
-    {{ feature }} = JSONNumber(required=True)
+{% for name, kind in features.items() %}
+    {{ name }} = {{ field_class[kind] }}(required=True)
 {%- endfor %}
 
 
@@ -168,6 +210,11 @@ class ModelInfoSchema(Schema):
     task = fields.String(required=True)
     features = fields.List(fields.String(), required=True)
     classes = fields.List(fields.Raw(), metadata={"description": "Classification only."})
+    categories = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "The values each category feature may take with this version."},
+    )
     created_at = fields.String(required=True)
     sha256 = fields.String(
         required=True, metadata={"description": "Digest of the version's artifact files."}

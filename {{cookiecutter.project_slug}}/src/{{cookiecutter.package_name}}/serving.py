@@ -28,7 +28,6 @@ from flask import Flask, Response, current_app
 from . import logs
 from .config import Settings
 from .errors import ApiError
-from .features import FEATURES
 from .metrics import MODEL_LOADS, MODEL_READY, MODEL_SWAPS
 from .predict import predict
 from .reference import typical_instance
@@ -40,6 +39,41 @@ MODEL_VERSION_HEADER = "X-Model-Version"
 #: A process serving no model tries again this often even if registry.json has not changed
 #: (a damaged file may have been restored in place).
 NOT_READY_RETRY_SECONDS = 10.0
+
+
+#: At most this many allowed values are listed when a category value is refused.
+MAX_LISTED_VALUES = 20
+
+
+class UnknownCategoryError(Exception):
+    """Records hold category values the served version's training data never had."""
+
+    def __init__(self, problems: dict[str, list[str]]) -> None:
+        super().__init__(f"unknown category values at {', '.join(problems)}")
+        #: Problems by path, as in a request's ``fields``: ``instances.3.neighborhood``.
+        self.problems = problems
+
+
+def check_categories(loaded: LoadedVersion, instances: Sequence[dict[str, Any]]) -> None:
+    """Refuse values of category features that the version's training data did not hold.
+
+    A model meets such a value for the first time here: at best it ignores it, at worst it
+    fails or answers with confidence it has not earned. The message lists the allowed values.
+    """
+    problems: dict[str, list[str]] = {}
+    for name, allowed in loaded.allowed_values.items():
+        for index, instance in enumerate(instances):
+            if instance[name] not in allowed:
+                problems[f"instances.{index}.{name}"] = [_allowed_message(allowed)]
+    if problems:
+        raise UnknownCategoryError(problems)
+
+
+def _allowed_message(allowed: frozenset[Any]) -> str:
+    listed = sorted(map(str, allowed))
+    more = len(listed) - MAX_LISTED_VALUES
+    shown = ", ".join(listed[:MAX_LISTED_VALUES]) + (f" and {more} more" if more > 0 else "")
+    return f"Must be one of the values in the training data: {shown}."
 
 
 class UnscorableRecordsError(Exception):
@@ -227,7 +261,7 @@ class ModelHolder:
 
 def warm_up(loaded: LoadedVersion) -> None:
     """One prediction on a typical record: catches a model that loads but cannot predict."""
-    score(loaded.model, [typical_instance(loaded.metadata.get("reference"), FEATURES)])
+    score(loaded.model, [typical_instance(loaded.metadata.get("reference"))])
 
 
 def holder() -> ModelHolder:

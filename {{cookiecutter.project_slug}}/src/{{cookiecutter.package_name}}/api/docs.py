@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app
 
 from ..openapi import TITLE, build_spec
+from ..serving import holder
 
 bp = Blueprint("docs", __name__)
 
@@ -33,15 +34,23 @@ DOCS_PAGE = """<!doctype html>
 
 
 @bp.record_once
-def _build_spec(state: Any) -> None:
-    # Built once per app: the document only changes with the code and the settings.
-    settings = state.app.config["SETTINGS"]
-    state.app.extensions["openapi"] = build_spec(settings.max_batch_size)
+def _prepare(state: Any) -> None:
+    # Built once per served version: the document changes only with the code, the settings
+    # and the values the version's category features take.
+    state.app.extensions["openapi"] = {}
 
 
 @bp.get("/openapi.json")
 def openapi_document() -> dict[str, Any]:
-    return current_app.extensions["openapi"]
+    current = holder().current
+    version = None if current is None else current.version
+    documents: dict[int | None, dict[str, Any]] = current_app.extensions["openapi"]
+    if version not in documents:
+        settings = current_app.config["SETTINGS"]
+        categories = {} if current is None else current.allowed_values
+        documents.clear()  # only the served version's is asked for
+        documents[version] = build_spec(settings.max_batch_size, categories)
+    return documents[version]
 
 
 @bp.get("/docs")

@@ -34,6 +34,7 @@ def model_info() -> dict:
     body = {**model_holder.model_ref(loaded), "alias": model_holder.alias}
     body["selected_by"] = model_holder.selected_by
     body.update({key: loaded.metadata[key] for key in PUBLIC_FIELDS if key in loaded.metadata})
+    body["categories"] = {name: sorted(values) for name, values in loaded.allowed_values.items()}
     body["last_refused"] = model_holder.last_refused
     body["registry_problem"] = model_holder.registry_problem
     return body

@@ -8,12 +8,19 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, current_app, g, request
+from marshmallow import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..errors import ApiError
 from ..monitoring import monitor
 from ..schemas import PredictRequestSchema
-from ..serving import UnscorableRecordsError, holder, score
+from ..serving import (
+    UnknownCategoryError,
+    UnscorableRecordsError,
+    check_categories,
+    holder,
+    score,
+)
 
 bp = Blueprint("predictions", __name__)
 
@@ -72,6 +79,10 @@ def predict_view() -> dict:
     loaded = model_holder.get()
     schema: PredictRequestSchema = current_app.extensions["predict_request_schema"]
     instances = schema.load(json_body())["instances"]
+    try:
+        check_categories(loaded, instances)
+    except UnknownCategoryError as error:
+        raise ValidationError(error.problems) from None  # answered like any invalid field
     # One id prefix per request, one suffix per record: ids stay unique and cheap to make.
     prefix = uuid.uuid4().hex
     try:

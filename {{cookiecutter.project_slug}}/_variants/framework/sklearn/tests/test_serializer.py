@@ -2,23 +2,53 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from {{ cookiecutter.package_name }} import serializer
 from {{ cookiecutter.package_name }}.example_data import load_example_data
+from {{ cookiecutter.package_name }}.predict import predict
+from {{ cookiecutter.package_name }}.registration import register_artifact
+from {{ cookiecutter.package_name }}.registry import ModelStore, StoreError
 from {{ cookiecutter.package_name }}.training import fit
 
 
 def test_save_then_load_predicts_the_same(tmp_path: Path) -> None:
-    features, targets = load_example_data()
-    model = fit(features, targets)
+    records, targets = load_example_data()
+    model = fit(records, targets)
     serializer.save(model, tmp_path)
     assert [path.name for path in tmp_path.iterdir()] == [serializer.ARTIFACT]
     loaded = serializer.load(tmp_path, {})
-    np.testing.assert_array_equal(loaded.predict(features), model.predict(features))
+    assert predict(loaded, records) == predict(model, records)
+
+
+def test_the_scikit_learn_version_is_read_without_loading(tmp_path: Path) -> None:
+    serializer.save(fit(*load_example_data()), tmp_path)
+    assert serializer.saved_library_versions(tmp_path) == {"scikit-learn": version("scikit-learn")}
+    (tmp_path / serializer.ARTIFACT).write_bytes(b"not a pickle")
+    assert serializer.saved_library_versions(tmp_path) == {}
+
+
+def test_a_model_from_another_scikit_learn_is_refused_with_the_way_out(
+    tmp_path: Path, store: ModelStore
+) -> None:
+    here = version("scikit-learn")
+    major, minor, rest = here.split(".", 2)
+    other = ".".join([major, str(int(minor) + 1 if int(minor) < 9 else int(minor) - 1), rest])
+    serializer.save(fit(*load_example_data()), tmp_path)
+    artifact = tmp_path / serializer.ARTIFACT
+    # As a notebook on another scikit-learn would have written it (same length: same framing).
+    artifact.write_bytes(artifact.read_bytes().replace(here.encode(), other.encode()))
+    with pytest.raises(StoreError) as refused:
+        register_artifact(store, artifact)
+    assert str(refused.value) == (
+        f"{artifact} was saved with scikit-learn {other} (the service's: {here}): fit it with "
+        "the service's versions (`make kernel`, then the {{ cookiecutter.project_slug }} kernel in Jupyter), or "
+        "install them where you fit it"
+    )
+    assert store.versions() == [1]
 
 
 def test_loading_a_file_runs_its_code(

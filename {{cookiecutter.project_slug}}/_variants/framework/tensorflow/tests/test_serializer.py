@@ -6,8 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from {{ cookiecutter.package_name }} import serializer
+from {{ cookiecutter.package_name }}.encoding import encode
 from {{ cookiecutter.package_name }}.example_data import load_example_data
 from {{ cookiecutter.package_name }}.predict import describe_model
 from {{ cookiecutter.package_name }}.registry import ModelStore
@@ -15,16 +17,17 @@ from {{ cookiecutter.package_name }}.training import fit
 
 
 def test_save_then_load_computes_the_same(tmp_path: Path) -> None:
-    features, targets = load_example_data()
-    model = fit(features, targets)
+    records, targets = load_example_data()
+    model = fit(records, targets)
     serializer.save(model, tmp_path)
     assert (tmp_path / serializer.ARTIFACT / "saved_model.pb").is_file()
     loaded = serializer.load(tmp_path, describe_model(model))
-    inputs = features.astype("float32")
+    inputs = encode(records, model.categories)
     np.testing.assert_allclose(
         loaded.network.serve(inputs).numpy(), model.network(inputs).numpy(), rtol=1e-5, atol=1e-6
     )
     assert describe_model(loaded) == describe_model(model)
+    assert serializer.saved_library_versions(tmp_path) == {"tensorflow-cpu": tf.__version__}
 
 
 def test_every_file_of_the_directory_is_recorded(store: ModelStore) -> None:

@@ -13,7 +13,7 @@ from {{ cookiecutter.package_name }}.registry import ModelStore
 
 
 def test_one_prediction_per_record(
-    client: FlaskClient, store: ModelStore, records: list[dict[str, float]]
+    client: FlaskClient, store: ModelStore, records: list[dict[str, Any]]
 ) -> None:
     response = client.post("/v1/predict", json={"instances": records})
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -30,8 +30,8 @@ def test_one_prediction_per_record(
 
 def test_batch_answers_match_single_answers(
     client: FlaskClient,
-    records: list[dict[str, float]],
-    predict_each: Callable[[list[dict[str, float]]], list[dict[str, Any]]],
+    records: list[dict[str, Any]],
+    predict_each: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
 ) -> None:
     batch = client.post("/v1/predict", json={"instances": records}).get_json()["predictions"]
     for single, answer in zip(predict_each(records), batch, strict=True):

@@ -15,7 +15,7 @@ from {{ cookiecutter.package_name }}.registry import ModelStore
 
 
 def give_feedback(
-    client: FlaskClient, records: list[dict[str, float]], right: int, classes: list[Any]
+    client: FlaskClient, records: list[dict[str, Any]], right: int, classes: list[Any]
 ) -> None:
     """Predict ``records``; report the first ``right`` answers as correct, the rest as wrong."""
     predictions = client.post("/v1/predict", json={"instances": records}).get_json()["predictions"]
@@ -32,7 +32,7 @@ def test_accuracy_per_version_is_exact(
     make_app: Callable[..., Flask],
     store: ModelStore,
     database_url: str,
-    records: list[dict[str, float]],
+    records: list[dict[str, Any]],
     without_since: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> None:
     app = make_app(DATABASE_URL=database_url)
@@ -55,7 +55,7 @@ def test_accuracy_per_version_is_exact(
 
 
 def test_predictions_are_counted_by_class(
-    client: FlaskClient, records: list[dict[str, float]]
+    client: FlaskClient, records: list[dict[str, Any]]
 ) -> None:
     def total() -> float:
         return sum(

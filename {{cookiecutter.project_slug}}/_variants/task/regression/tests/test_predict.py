@@ -6,13 +6,14 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 from flask.testing import FlaskClient
 
 from {{ cookiecutter.package_name }}.example_data import load_example_data
 
 
-def test_one_value_per_record(client: FlaskClient, records: list[dict[str, float]]) -> None:
+def test_one_value_per_record(client: FlaskClient, records: list[dict[str, Any]]) -> None:
     response = client.post("/v1/predict", json={"instances": records})
     assert response.status_code == 200, response.get_data(as_text=True)
     predictions = response.get_json()["predictions"]
@@ -20,14 +21,14 @@ def test_one_value_per_record(client: FlaskClient, records: list[dict[str, float
     assert all(math.isfinite(prediction["value"]) for prediction in predictions)
     # The example model learned its data: closer to the truth than half a standard deviation.
     _, targets = load_example_data()
-    errors = [abs(p["value"] - t) for p, t in zip(predictions, targets[:10].tolist(), strict=True)]
-    assert sum(errors) / len(errors) < 0.5 * targets.std()
+    errors = [abs(p["value"] - t) for p, t in zip(predictions, targets[:10], strict=True)]
+    assert sum(errors) / len(errors) < 0.5 * float(np.std(targets))
 
 
 def test_batch_answers_match_single_answers(
     client: FlaskClient,
-    records: list[dict[str, float]],
-    predict_each: Callable[[list[dict[str, float]]], list[dict[str, Any]]],
+    records: list[dict[str, Any]],
+    predict_each: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
 ) -> None:
     batch = client.post("/v1/predict", json={"instances": records}).get_json()["predictions"]
     for single, answer in zip(predict_each(records), batch, strict=True):

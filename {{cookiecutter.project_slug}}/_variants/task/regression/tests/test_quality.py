@@ -15,9 +15,7 @@ from {{ cookiecutter.package_name }}.registration import train_example
 from {{ cookiecutter.package_name }}.registry import ModelStore
 
 
-def give_feedback(
-    client: FlaskClient, records: list[dict[str, float]], errors: list[float]
-) -> None:
+def give_feedback(client: FlaskClient, records: list[dict[str, Any]], errors: list[float]) -> None:
     """Predict ``records``; report each true value as the prediction plus its error."""
     predictions = client.post("/v1/predict", json={"instances": records}).get_json()["predictions"]
     items = [
@@ -32,7 +30,7 @@ def test_mae_and_rmse_per_version_are_exact(
     make_app: Callable[..., Flask],
     store: ModelStore,
     database_url: str,
-    records: list[dict[str, float]],
+    records: list[dict[str, Any]],
     without_since: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> None:
     app = make_app(DATABASE_URL=database_url)
@@ -59,7 +57,7 @@ def test_mae_and_rmse_per_version_are_exact(
     assert without_since(live) == without_since(report["quality"])
 
 
-def test_predicted_values_are_counted(client: FlaskClient, records: list[dict[str, float]]) -> None:
+def test_predicted_values_are_counted(client: FlaskClient, records: list[dict[str, Any]]) -> None:
     labels = {"model_version": "1"}
     before = REGISTRY.get_sample_value("predicted_value_count", labels) or 0.0
     assert client.post("/v1/predict", json={"instances": records}).status_code == 200

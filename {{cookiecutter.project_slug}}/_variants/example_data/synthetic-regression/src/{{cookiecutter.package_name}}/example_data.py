@@ -1,4 +1,4 @@
-"""The example data: synthetic records with this service's feature names and a numeric target.
+"""The example data: synthetic records with this service's features and a numeric target.
 
 No real data set comes with these features, so ``train-example`` learns a seeded linear rule;
 replace ``load_example_data`` with your own data to train something useful.
@@ -6,14 +6,19 @@ replace ``load_example_data`` with your own data to train something useful.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from .features import FEATURES
+from .synthetic import synthetic_records
+
+#: The column of the true outcome, when the example data is written as a table.
+TARGET = "target"
 
 
-def load_example_data(size: int = 600, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``size`` records of standard-normal features and a noisy linear target."""
+def load_example_data(size: int = 600, seed: int = 0) -> tuple[list[dict[str, Any]], list[float]]:
+    """``size`` records of the features (a dict each), and the true value of each."""
     rng = np.random.default_rng(seed)
-    features = rng.normal(size=(size, len(FEATURES)))
-    weights = rng.normal(size=len(FEATURES))
-    return features, features @ weights + rng.normal(scale=0.1, size=size)
+    records, encoded = synthetic_records(rng, size)
+    weights = rng.normal(size=encoded.shape[1])
+    return records, (encoded @ weights + rng.normal(scale=0.1, size=size)).tolist()

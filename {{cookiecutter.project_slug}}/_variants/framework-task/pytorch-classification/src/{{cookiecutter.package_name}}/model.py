@@ -1,8 +1,10 @@
 """The network's architecture, and what the service predicts with.
 
-EDIT HERE: put your own architecture in ``Network``. Its constructor's arguments must be JSON
-values: metadata.json keeps them as the version's hyperparameters, and loading rebuilds the
-network from them before it loads the weights (the state_dict).
+EDIT HERE: put your own architecture in ``Network`` and make it in ``build_network``, the one
+function training calls. What the rest of the service needs of a network: it takes a float32
+batch (a row per record, the columns of ``encoding.encode``) and gives one logit per class;
+``self.hyperparameters`` holds its constructor's arguments, as JSON values (metadata.json keeps
+them, and loading rebuilds the network from them before it loads the weights, the state_dict).
 """
 
 from __future__ import annotations
@@ -14,51 +16,61 @@ from typing import Any
 import torch
 from torch import nn
 
+from .encoding import check_vocabulary
+
 
 class Network(nn.Module):
-    """A small multi-layer perceptron: standardised features in, one logit per class out."""
+    """A small multi-layer perceptron: standardised inputs in, one logit per class out."""
 
-    def __init__(
-        self, n_features: int, n_outputs: int, hidden_sizes: Sequence[int] = (32,)
-    ) -> None:
+    def __init__(self, n_inputs: int, n_outputs: int, hidden_sizes: Sequence[int] = (32,)) -> None:
         super().__init__()
         #: The constructor's arguments, as metadata.json records them.
         self.hyperparameters = {
-            "n_features": n_features,
+            "n_inputs": n_inputs,
             "n_outputs": n_outputs,
             "hidden_sizes": list(hidden_sizes),
         }
         # The training data's mean and spread travel in the state_dict with the weights, so the
         # network standardises its own inputs exactly as in training.
-        self.register_buffer("mean", torch.zeros(n_features))
-        self.register_buffer("scale", torch.ones(n_features))
+        self.register_buffer("mean", torch.zeros(n_inputs))
+        self.register_buffer("scale", torch.ones(n_inputs))
         layers: list[nn.Module] = []
-        width = n_features
+        width = n_inputs
         for size in hidden_sizes:
             layers += [nn.Linear(width, size), nn.ReLU()]
             width = size
         layers.append(nn.Linear(width, n_outputs))
         self.layers = nn.Sequential(*layers)
 
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Logits for a float32 batch, a row per record and a column per class."""
-        return self.layers((features - self.mean) / self.scale)
+        return self.layers((inputs - self.mean) / self.scale)
+
+
+def build_network(inputs: torch.Tensor, n_outputs: int) -> Network:
+    """A new, untrained network for the training inputs, standardising them as they are spread."""
+    network = Network(n_inputs=inputs.shape[1], n_outputs=n_outputs)
+    network.mean.copy_(inputs.mean(dim=0))
+    network.scale.copy_(inputs.std(dim=0).clamp(min=1e-6))  # a constant column divides by ~0
+    return network
 
 
 @dataclass(frozen=True)
 class Model:
-    """What the service predicts with: the network, and the class each of its outputs stands for."""
+    """What the service predicts with: the network, the class each of its outputs stands for,
+    and each category feature's values in the order of their one-hot columns."""
 
-    network: Network
+    network: nn.Module
     classes: list[Any]
+    categories: dict[str, list[str]]
 
     @classmethod
-    def from_metadata(cls, network: Network, metadata: Mapping[str, Any]) -> Model:
-        """The model for a loaded network, with the classes metadata.json records."""
+    def from_metadata(cls, network: nn.Module, metadata: Mapping[str, Any]) -> Model:
+        """The model for a loaded network, with the classes and categories metadata.json records."""
         classes = metadata.get("classes")
-        if not isinstance(classes, list) or len(classes) != network.hyperparameters["n_outputs"]:
+        if not isinstance(classes, list) or not classes:
             raise ValueError(
                 "the metadata needs 'classes': a list of the class names, one per output of the "
                 "network, in order"
             )
-        return cls(network, classes)
+        return cls(network, classes, check_vocabulary(metadata.get("categories", {})))

@@ -2,8 +2,9 @@
 
 EDIT HERE: this is the one module to change when your model needs other inputs (feature
 engineering) or gives other outputs. The API validates records with ``schemas.InstanceSchema``
-before they reach ``predict`` (``features.FEATURES`` gives their column order), and documents
-its answers with ``PredictionSchema`` below. The network itself is in ``model.py``.
+before they reach ``predict``: each feature's value is of its type (``features.FEATURE_TYPES``),
+and ``encoding.encode`` turns them into the network's input. The API documents the answers
+with ``PredictionSchema`` below. The network itself is in ``model.py``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 import torch
 from marshmallow import Schema, fields
 
-from .features import FEATURES
+from .encoding import encode
 from .model import Model
 
 
@@ -31,10 +32,9 @@ class PredictionSchema(Schema):
     )
 
 
-def preprocess(instances: list[dict[str, float]]) -> torch.Tensor:
-    """The records as one float32 batch, a row per record and a column per feature."""
-    rows = [[record[name] for name in FEATURES] for record in instances]
-    return torch.tensor(rows, dtype=torch.float32)
+def preprocess(model: Model, instances: list[dict[str, Any]]) -> torch.Tensor:
+    """The records as one float32 batch: a row per record, the columns ``encode`` gives."""
+    return torch.from_numpy(encode(instances, model.categories))
 
 
 def postprocess(classes: Sequence[Any], probabilities: np.ndarray) -> list[dict[str, Any]]:
@@ -49,10 +49,10 @@ def postprocess(classes: Sequence[Any], probabilities: np.ndarray) -> list[dict[
     ]
 
 
-def predict(model: Model, instances: list[dict[str, float]]) -> list[dict[str, Any]]:
+def predict(model: Model, instances: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Score a whole batch at once: one forward pass, one prediction per record."""
     with torch.inference_mode():  # no autograd bookkeeping: faster, and less memory
-        logits = model.network(preprocess(instances))
+        logits = model.network(preprocess(model, instances))
         probabilities = torch.softmax(logits.double(), dim=1)
     return postprocess(model.classes, probabilities.numpy())
 
@@ -60,6 +60,11 @@ def predict(model: Model, instances: list[dict[str, float]]) -> list[dict[str, A
 def describe_model(model: Model) -> dict[str, Any]:
     """What metadata.json records about the model besides its files.
 
-    Its classes, and the hyperparameters that loading rebuilds the network from.
+    Its classes, its categories' values (the one-hot columns), and the hyperparameters that
+    loading rebuilds the network from.
     """
-    return {"classes": list(model.classes), "hyperparameters": model.network.hyperparameters}
+    return {
+        "classes": list(model.classes),
+        "categories": model.categories,
+        "hyperparameters": model.network.hyperparameters,
+    }

@@ -2,8 +2,9 @@
 
 EDIT HERE: this is the one module to change when your model needs other inputs (feature
 engineering) or gives other outputs. The API validates records with ``schemas.InstanceSchema``
-before they reach ``predict`` (``features.FEATURES`` gives their column order), and documents
-its answers with ``PredictionSchema`` below.
+before they reach ``predict``: each feature's value is of its type (``features.FEATURE_TYPES``).
+A model fitted on a pandas DataFrame gets one with its columns, any other an array
+(``model_input``). The API documents the answers with ``PredictionSchema`` below.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from marshmallow import Schema, fields
 
-from .features import FEATURES
+from .model_input import check_columns, model_input
 
 
 class PredictionSchema(Schema):
@@ -23,9 +25,9 @@ class PredictionSchema(Schema):
     value = fields.Float(required=True, metadata={"description": "The predicted value."})
 
 
-def preprocess(instances: list[dict[str, float]]) -> np.ndarray:
-    """The records as one matrix, a row per record and a column per feature."""
-    return np.array([[record[name] for name in FEATURES] for record in instances], dtype=float)
+def preprocess(model: Any, instances: list[dict[str, Any]]) -> pd.DataFrame | np.ndarray:
+    """The records as the model was fitted on them: a DataFrame, or a matrix."""
+    return model_input(model, instances)
 
 
 def postprocess(values: np.ndarray) -> list[dict[str, Any]]:
@@ -33,11 +35,15 @@ def postprocess(values: np.ndarray) -> list[dict[str, Any]]:
     return [{"value": value} for value in np.asarray(values, dtype=float).ravel().tolist()]
 
 
-def predict(model: Any, instances: list[dict[str, float]]) -> list[dict[str, Any]]:
+def predict(model: Any, instances: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Score a whole batch at once: one call into the model, one prediction per record."""
-    return postprocess(model.predict(preprocess(instances)))
+    return postprocess(model.predict(preprocess(model, instances)))
 
 
 def describe_model(model: Any) -> dict[str, Any]:
-    """What metadata.json records about the model besides its files: nothing, for a regressor."""
+    """What metadata.json records about the model besides its files: nothing, for a regressor.
+
+    Raises ValueError for a model that cannot take this service's features.
+    """
+    check_columns(model)
     return {}

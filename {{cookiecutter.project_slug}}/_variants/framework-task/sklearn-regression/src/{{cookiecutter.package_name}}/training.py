@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
+
+from .features import FEATURES
+from .model_input import column_encoder
 
 
-def fit(features: np.ndarray, targets: np.ndarray) -> Pipeline:
-    """A standardised ridge regression: small and fast."""
-    model = make_pipeline(StandardScaler(), Ridge(alpha=1.0))
-    return model.fit(features, targets)
+def fit(records: Sequence[dict[str, Any]], targets: Sequence[float]) -> Pipeline:
+    """A ridge regression over standardised numbers and one-hot categories: small and fast.
+
+    Fitted on a DataFrame, as in a notebook: the columns are chosen by name.
+    """
+    frame = pd.DataFrame.from_records(records, columns=list(FEATURES))
+    model = make_pipeline(column_encoder(), Ridge(alpha=1.0))
+    return model.fit(frame, list(targets))

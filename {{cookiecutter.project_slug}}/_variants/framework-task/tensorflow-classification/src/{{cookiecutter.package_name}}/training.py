@@ -1,11 +1,18 @@
-"""The example model that ``train-example`` fits. Replace it with your own recipe."""
+"""The example model that ``train-example`` fits. Replace it with your own recipe.
+
+It works with any network ``model.build_network`` makes that gives one probability per class.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from .encoding import encode, vocabulary
 from .model import Model, build_network
 
 STEPS = 200
@@ -15,11 +22,12 @@ LEARNING_RATE = 0.01
 STEPS_PER_CALL = 50
 
 
-def fit(features: np.ndarray, targets: np.ndarray, seed: int = 0) -> Model:
+def fit(records: Sequence[dict[str, Any]], targets: Sequence[Any], seed: int = 0) -> Model:
     """A small network trained full-batch with Adam: about a second on a CPU."""
     keras.utils.set_random_seed(seed)  # the same data gives the same weights
-    classes, labels = np.unique(targets, return_inverse=True)
-    inputs = features.astype("float32")
+    categories = vocabulary(records)
+    classes, labels = np.unique(np.asarray(targets), return_inverse=True)
+    inputs = encode(records, categories)
     network = build_network(inputs, n_outputs=len(classes))
     network.compile(
         optimizer=keras.optimizers.Adam(LEARNING_RATE),
@@ -28,4 +36,4 @@ def fit(features: np.ndarray, targets: np.ndarray, seed: int = 0) -> Model:
     )
     batches = tf.data.Dataset.from_tensors((inputs, labels)).repeat()
     network.fit(batches, epochs=1, steps_per_epoch=STEPS, shuffle=False, verbose=0)
-    return Model(network, classes.tolist())
+    return Model(network, classes.tolist(), categories)

@@ -1,11 +1,18 @@
-"""The example model that ``train-example`` fits. Replace it with your own recipe."""
+"""The example model that ``train-example`` fits. Replace it with your own recipe.
+
+It works with any network ``model.build_network`` makes that gives one value per row.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from .encoding import encode, vocabulary
 from .model import Model, build_network
 
 STEPS = 200
@@ -15,10 +22,12 @@ LEARNING_RATE = 0.01
 STEPS_PER_CALL = 50
 
 
-def fit(features: np.ndarray, targets: np.ndarray, seed: int = 0) -> Model:
+def fit(records: Sequence[dict[str, Any]], targets: Sequence[float], seed: int = 0) -> Model:
     """A small network trained full-batch with Adam: about a second on a CPU."""
     keras.utils.set_random_seed(seed)  # the same data gives the same weights
-    inputs, answers = features.astype("float32"), targets.astype("float32")
+    categories = vocabulary(records)
+    inputs = encode(records, categories)
+    answers = np.asarray(targets, dtype="float32")
     network = build_network(inputs, answers)
     network.compile(
         optimizer=keras.optimizers.Adam(LEARNING_RATE),
@@ -27,4 +36,4 @@ def fit(features: np.ndarray, targets: np.ndarray, seed: int = 0) -> Model:
     )
     batches = tf.data.Dataset.from_tensors((inputs, answers)).repeat()
     network.fit(batches, epochs=1, steps_per_epoch=STEPS, shuffle=False, verbose=0)
-    return Model(network)
+    return Model(network, categories)

@@ -13,6 +13,8 @@ from typing import Any
 
 import joblib
 
+from .pickled_versions import sklearn_version
+
 NAME = "joblib"
 #: The artifact's name inside a version folder.
 ARTIFACT = "model.joblib"
@@ -38,3 +40,9 @@ def copy_artifact(source: Path, directory: Path) -> None:
     if not source.is_file():
         raise ValueError(f"{source} is not a file: give the joblib file of the model")
     shutil.copyfile(source, directory / ARTIFACT)
+
+
+def saved_library_versions(directory: Path) -> dict[str, str]:
+    """The library versions the saved model records: scikit-learn's, read without loading it."""
+    found = sklearn_version(directory / ARTIFACT)
+    return {"scikit-learn": found} if found else {}

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .pickled_versions import sklearn_version
+
 NAME = "pickle"
 #: The artifact's name inside a version folder.
 ARTIFACT = "model.pkl"
@@ -39,3 +41,9 @@ def copy_artifact(source: Path, directory: Path) -> None:
     if not source.is_file():
         raise ValueError(f"{source} is not a file: give the pickle file of the model")
     shutil.copyfile(source, directory / ARTIFACT)
+
+
+def saved_library_versions(directory: Path) -> dict[str, str]:
+    """The library versions the saved model records: scikit-learn's, read without loading it."""
+    found = sklearn_version(directory / ARTIFACT)
+    return {"scikit-learn": found} if found else {}

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import tensorflow as tf
+from google.protobuf.message import DecodeError
+from tensorflow.core.protobuf import saved_model_pb2
 
 from .model import Model
 
@@ -49,3 +51,15 @@ def copy_artifact(source: Path, directory: Path) -> None:
             "directory written by keras' model.export(path)"
         )
     shutil.copytree(source, directory / ARTIFACT)
+
+
+def saved_library_versions(directory: Path) -> dict[str, str]:
+    """The library versions the saved model records: the TensorFlow that wrote it."""
+    try:
+        saved = saved_model_pb2.SavedModel.FromString(
+            (directory / ARTIFACT / "saved_model.pb").read_bytes()
+        )
+        found = saved.meta_graphs[0].meta_info_def.tensorflow_version
+    except (OSError, IndexError, DecodeError):
+        return {}
+    return {"tensorflow-cpu": found} if found else {}

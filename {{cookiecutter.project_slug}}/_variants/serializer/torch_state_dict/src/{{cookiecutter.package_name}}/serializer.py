@@ -48,3 +48,9 @@ def copy_artifact(source: Path, directory: Path) -> None:
     if not source.is_file():
         raise ValueError(f"{source} is not a file: give the state_dict saved with torch.save")
     shutil.copyfile(source, directory / ARTIFACT)
+
+
+def saved_library_versions(directory: Path) -> dict[str, str]:
+    """The library versions the saved model records: none (a state_dict is plain tensors,
+    which load across torch versions)."""
+    return {}

@@ -6,9 +6,18 @@ from collections.abc import Sequence
 from typing import Any
 
 
-def parse_target(text: str) -> str:
+def target_from_text(text: str) -> str:
     """A label as read from a CSV cell: class names stay text."""
+    if not text:
+        raise ValueError("is empty: every record needs its label")
     return text
+
+
+def target_from_python(value: Any) -> Any:
+    """A label from a DataFrame's column: a string or an integer, as the model was fitted."""
+    if value is None or isinstance(value, float | bool):
+        raise ValueError("is not a class label (a string or an integer)")
+    return value
 
 
 def outcome_problem(actual: Any) -> str | None:
@@ -18,7 +27,7 @@ def outcome_problem(actual: Any) -> str | None:
     return None
 
 
-def metrics(predictions: Sequence[dict[str, Any]], actuals: Sequence[Any]) -> dict[str, float]:
+def metrics(predictions: Sequence[dict[str, Any]], actuals: Sequence[Any]) -> dict[str, Any]:
     """Accuracy of ``predictions`` (the service's own answers) against ``actuals``.
 
     Labels are compared as text, so a model trained on 0/1 matches a CSV's "0"/"1".

@@ -9,12 +9,20 @@ from typing import Any
 import numpy as np
 
 
-def parse_target(text: str) -> float:
+def target_from_text(text: str) -> float:
     """A true value as read from a CSV cell: a finite number."""
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text!r} is not a finite number")
-    return value
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("is not a number") from None
+    return target_from_python(value)
+
+
+def target_from_python(value: Any) -> float:
+    """A true value from a DataFrame's column: a finite number."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError("is not a finite number")
+    return float(value)
 
 
 def outcome_problem(actual: Any) -> str | None:
@@ -25,7 +33,7 @@ def outcome_problem(actual: Any) -> str | None:
     return None
 
 
-def metrics(predictions: Sequence[dict[str, Any]], actuals: Sequence[Any]) -> dict[str, float]:
+def metrics(predictions: Sequence[dict[str, Any]], actuals: Sequence[Any]) -> dict[str, Any]:
     """Mean absolute and root-mean-square error of ``predictions`` against ``actuals``."""
     if len(predictions) != len(actuals) or not actuals:
         raise ValueError("metrics need as many actual values as predictions, and at least one")

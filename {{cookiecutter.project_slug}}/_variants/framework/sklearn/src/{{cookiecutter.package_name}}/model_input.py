@@ -1,0 +1,52 @@
+"""Records as a scikit-learn model was fitted on them, a DataFrame or an array; its encoder.
+
+The encoder is the example model's first step: the columns encoded by their types.
+
+A model fitted on a pandas DataFrame knows its columns by name (``feature_names_in_``): a
+``ColumnTransformer`` selects them so, and every step checks the names it is given. Such a
+model gets a DataFrame with those columns; any other model gets an array, a column per
+feature in ``features.FEATURES`` order, as it was fitted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer, make_column_transformer
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from .features import BOOLEAN, CATEGORICAL, FEATURES, NUMERIC
+
+
+def model_input(model: Any, instances: Sequence[dict[str, Any]]) -> pd.DataFrame | np.ndarray:
+    """``instances`` as ``model`` takes them: by column name, or by position."""
+    columns = getattr(model, "feature_names_in_", None)
+    if columns is not None:
+        return pd.DataFrame({name: [record[name] for record in instances] for name in columns})
+    rows = [[record[name] for name in FEATURES] for record in instances]
+    # Strings cannot sit in a float array: with category features, the array holds objects.
+    return np.array(rows, dtype=object if CATEGORICAL else float)
+
+
+def check_columns(model: Any) -> None:
+    """Refuse a model fitted on a DataFrame whose columns are not exactly the features."""
+    columns = getattr(model, "feature_names_in_", None)
+    if columns is not None and sorted(columns) != sorted(FEATURES):
+        raise ValueError(
+            f"the model was fitted on the columns {', '.join(map(str, columns))}, but this "
+            f"service's features are {', '.join(FEATURES)}: fit it on df[list(FEATURES)], "
+            "or bake the service with the model's features"
+        )
+
+
+def column_encoder() -> ColumnTransformer:
+    """The example model's first step: numbers standardised, flags as they are, categories
+    one-hot, each column chosen by name (so it is fitted on a DataFrame)."""
+    return make_column_transformer(
+        (StandardScaler(), list(NUMERIC)),
+        ("passthrough", list(BOOLEAN)),
+        (OneHotEncoder(handle_unknown="ignore"), list(CATEGORICAL)),
+    )
