@@ -20,6 +20,7 @@ from bakery import TEMPLATE
 from combos import DEFAULT, Combo
 from http_client import request, wait_for
 from podman import BASE_PYTHON, Podman, missing_tools
+from report import say
 from served import free_port
 
 pytestmark = pytest.mark.slow
@@ -34,13 +35,6 @@ HARDENED = (
     "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
     "--memory", "1g", "--pids-limit", "256",
 )  # fmt: skip
-
-
-def say(config: pytest.Config, *figures: object) -> None:
-    """Print a figure the issue asks for, past pytest's capture: it shows in CI's log."""
-    capture = config.pluginmanager.getplugin("capturemanager")
-    with capture.global_and_fixture_disabled():
-        print("\n[container]", *figures, flush=True)
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +53,11 @@ def image(
     """The default bake's image, built once; its build time and size are printed."""
     tag = "localhost/iris-classifier:test"
     seconds = podman.build(bake(DEFAULT), tag)
-    say(pytestconfig, f"built {tag} in {seconds:.0f} s; size {podman.image_size(tag) / 1e6:.0f} MB")
+    say(
+        pytestconfig,
+        "container",
+        f"built {tag} in {seconds:.0f} s; size {podman.image_size(tag) / 1e6:.0f} MB",
+    )
     yield tag
     podman.attempt("image", "prune", "--force")  # layers of earlier builds of the same tag
 
@@ -193,7 +191,11 @@ def test_sigterm_stops_cleanly_within_the_graceful_timeout_and_keeps_the_log(
     started = time.monotonic()
     podman("stop", "--time", str(GRACEFUL_TIMEOUT + 20), name)
     stopped_in = time.monotonic() - started
-    say(pytestconfig, f"SIGTERM to exit: {stopped_in:.1f} s (GRACEFUL_TIMEOUT={GRACEFUL_TIMEOUT})")
+    say(
+        pytestconfig,
+        "container",
+        f"SIGTERM to exit: {stopped_in:.1f} s (GRACEFUL_TIMEOUT={GRACEFUL_TIMEOUT})",
+    )
     assert stopped_in < GRACEFUL_TIMEOUT
     assert podman.state(name)["ExitCode"] == 0
     logs = podman("logs", name)
@@ -212,7 +214,7 @@ def test_cold_start_to_ready_with_port_and_store_moved(
     with podman.serving(
         image, *HARDENED, *moved, "--volume", f"{store}:/srv/store", container_port=9000
     ) as (name, _, seconds):
-        say(pytestconfig, f"cold start to /readyz 200: {seconds:.1f} s")
+        say(pytestconfig, "container", f"cold start to /readyz 200: {seconds:.1f} s")
         podman("healthcheck", "run", name)
 
 
@@ -234,9 +236,9 @@ def test_immutable_image_serves_the_store_copied_in(
             assert answer.headers["x-model-version"] == "1"  # the alias as it was copied in
             listing = podman(
                 "exec", name, "python", "-c",
-                "import os; print(sorted(os.listdir('/models')), sorted(os.listdir('/models/iris')))",
+                "import os; print(sorted(os.listdir('/models')), sorted(os.listdir('/models/iris-classifier')))",
             )  # fmt: skip
-            assert listing.split() == ["['iris']", "['1',", "'2',", "'registry.json']"]
+            assert listing.split() == ["['iris-classifier']", "['1',", "'2',", "'registry.json']"]
             assert "prediction-log.sqlite3" in podman("exec", name, "ls", "/tmp")
     finally:
         podman.attempt("rmi", "--force", tag)

@@ -19,6 +19,15 @@ def test_generated_pages_are_up_to_date() -> None:
     assert completed.returncode == 0, completed.stdout + completed.stderr
 
 
+def test_the_notebooks_are_up_to_date() -> None:
+    completed = subprocess.run(
+        [sys.executable, str(TEMPLATE / "scripts" / "generate_notebooks.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
 def test_every_prompt_has_help_and_a_question() -> None:
     config = json.loads((TEMPLATE / "cookiecutter.json").read_text())
     help_texts = tomllib.loads((TEMPLATE / "docs" / "option-help.toml").read_text())
