@@ -83,7 +83,7 @@ def with_network(model_py: Path, code: str) -> None:
     text = model_py.read_text()
     start = text.index("\n\n", text.index("from .encoding import check_vocabulary"))
     end = text.index("@dataclass(frozen=True)")
-    model_py.write_text(text[:start] + code + text[end:])
+    model_py.write_text(f"{text[:start]}\n\n\n{code.strip()}\n\n\n{text[end:]}")
 
 
 @pytest.mark.parametrize(("combo_id", "code"), NETWORKS, ids=[combo for combo, _ in NETWORKS])
