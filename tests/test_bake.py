@@ -128,6 +128,7 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
         files.add(f"{package}/synthetic.py")  # records of every feature's type
     if combo.framework == "sklearn":
         files |= {f"{package}/model_input.py", f"{package}/pickled_versions.py"}
+        files.add("tests/test_model_input.py")
     else:
         files.add(f"{package}/model.py")  # the network's architecture
         files.add(f"{package}/encoding.py")  # records as the network's float32 input

@@ -23,7 +23,7 @@ from .config import Settings
 from .evaluation import metrics
 from .example_data import load_example_data
 from .features import CATEGORICAL, FEATURE_TYPES, FEATURES
-from .libraries import library_versions, saved_problem, this_process_problem
+from .libraries import WAY_OUT, library_versions, saved_problem, this_process_problem
 from .predict import describe_model, predict
 from .records import RecordsError, Table, read_table
 from .reference import feature_statistics, typical_instance
@@ -250,7 +250,13 @@ def _register_saved(
     try:
         model = serializer.load(saved, model_metadata)
     except Exception as error:
-        raise StoreError(f"cannot load {artifact_name} with {serializer.NAME}: {error!r}") from None
+        problem = f"cannot load {artifact_name} with {serializer.NAME}: {error!r}"
+        if isinstance(error, ImportError | AttributeError):
+            # What a model saved with other library versions fails with, when they cannot tell.
+            problem += (
+                f"; if it was saved with other library versions than the service's, {WAY_OUT}"
+            )
+        raise StoreError(problem) from None
     try:
         predict(model, [typical_instance(statistics)])
         metadata = {

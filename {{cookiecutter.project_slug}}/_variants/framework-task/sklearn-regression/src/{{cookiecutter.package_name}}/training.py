@@ -5,19 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import pandas as pd
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 
-from .features import FEATURES
-from .model_input import column_encoder
+from .model_input import column_encoder, training_input
 
 
 def fit(records: Sequence[dict[str, Any]], targets: Sequence[float]) -> Pipeline:
     """A ridge regression over standardised numbers and one-hot categories: small and fast.
 
-    Fitted on a DataFrame, as in a notebook: the columns are chosen by name.
+    Fitted on a DataFrame when there are categories to choose by name, as in a notebook;
+    else on an array (see ``model_input.column_encoder``).
     """
-    frame = pd.DataFrame.from_records(records, columns=list(FEATURES))
     model = make_pipeline(column_encoder(), Ridge(alpha=1.0))
-    return model.fit(frame, list(targets))
+    return model.fit(training_input(records), list(targets))

@@ -1,6 +1,6 @@
-"""Records as a scikit-learn model was fitted on them, a DataFrame or an array; its encoder.
+"""Records as a scikit-learn model was fitted on them, a DataFrame or an array.
 
-The encoder is the example model's first step: the columns encoded by their types.
+Also the example model's first step and what it is fitted on.
 
 A model fitted on a pandas DataFrame knows its columns by name (``feature_names_in_``): a
 ``ColumnTransformer`` selects them so, and every step checks the names it is given. Such a
@@ -42,11 +42,26 @@ def check_columns(model: Any) -> None:
         )
 
 
-def column_encoder() -> ColumnTransformer:
-    """The example model's first step: numbers standardised, flags as they are, categories
-    one-hot, each column chosen by name (so it is fitted on a DataFrame)."""
+def column_encoder() -> ColumnTransformer | StandardScaler:
+    """The example model's first step.
+
+    With category features: numbers standardised, flags as they are and categories one-hot,
+    each column chosen by name, so it is fitted on a DataFrame. With numbers and flags only:
+    all standardised, by position, so it is fitted on an array: at every request an array
+    costs a third of a DataFrame and a column transformer (measured on the iris model).
+    """
+    if not CATEGORICAL:
+        return StandardScaler()
     return make_column_transformer(
         (StandardScaler(), list(NUMERIC)),
         ("passthrough", list(BOOLEAN)),
         (OneHotEncoder(handle_unknown="ignore"), list(CATEGORICAL)),
     )
+
+
+def training_input(records: Sequence[dict[str, Any]]) -> pd.DataFrame | np.ndarray:
+    """What the example model is fitted on: a DataFrame if ``column_encoder`` chooses columns by
+    name, else an array, a column per feature."""
+    if CATEGORICAL:
+        return pd.DataFrame.from_records(records, columns=list(FEATURES))
+    return np.array([[record[name] for name in FEATURES] for record in records], dtype=float)
