@@ -146,6 +146,6 @@ def test_a_dataframe_pipeline_from_a_notebook_cell_is_served_and_drift_shows_on_
     problem = refused.json()["error"]["fields"]["instances.0.neighborhood"][0]
     assert (
         problem
-        == f"Must be one of the values in the training data: {', '.join(sorted(neighborhoods))}."
+        == f"Must be one of the values in the training data: {', '.join(map(json.dumps, sorted(neighborhoods)))}."
     )
     say(pytestconfig, "journey", "an unknown neighborhood:", refused.body.decode())

@@ -133,7 +133,7 @@ def test_a_category_value_outside_the_training_data_lists_the_allowed_ones(
     assert_invalid(
         response,
         f"instances.1.{name}",
-        f"Must be one of the values in the training data: {', '.join(allowed)}.",
+        f"Must be one of the values in the training data: {', '.join(map(json.dumps, allowed))}.",
     )
     assert (
         post(client, json.dumps({"instances": [{**instance, name: allowed[-1]}]})).status_code

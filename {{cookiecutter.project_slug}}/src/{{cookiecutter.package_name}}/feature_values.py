@@ -46,16 +46,19 @@ def _int(value: Any) -> int:
 
 
 def _bool(value: Any) -> bool:
-    # NumPy's bool is no subclass of bool; a DataFrame's bool column holds it.
-    if type(value).__name__ not in ("bool", "bool_"):
-        raise ValueError("is not true or false")
-    return bool(value)
+    # NumPy's bool is no subclass of bool; a DataFrame's bool column holds it. 0 and 1 are
+    # flags too (pandas reads a CSV's 0/1 column as integers), as in a CSV cell.
+    if type(value).__name__ in ("bool", "bool_"):
+        return bool(value)
+    if isinstance(value, numbers.Integral) and value in (0, 1):
+        return bool(value)
+    raise ValueError("is not true or false")
 
 
 def _category(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError(
-            f"is a {type(value).__name__}, not a string: category values are text "
+            f"is {type(value).__name__}, not a string: category values are text "
             "(convert the column with .astype(str) before fitting, or give the feature another type)"
         )
     if not value:
@@ -75,7 +78,10 @@ def _bool_text(text: str) -> bool:
 
 
 def _number_text(text: str) -> float:
+    # float() also reads "1_000": a CSV cell with an underscore is a typo, not a number.
     try:
+        if "_" in text:
+            raise ValueError
         return float(text)
     except ValueError:
         raise ValueError("is not a number") from None

@@ -11,7 +11,8 @@ from __future__ import annotations
 import functools
 import platform
 import re
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterable, Mapping
 from importlib.metadata import PackageNotFoundError, requires, version
 from pathlib import Path
 
@@ -88,9 +89,29 @@ def this_process_problem() -> str | None:
     )
 
 
-def saved_problem(saved: Path, what: str) -> str | None:
-    """Why the model saved in ``saved`` would be refused here, if its files tell."""
-    found = mismatches(serializer.saved_library_versions(saved), library_versions())
+def versions_warned(caught: Iterable[warnings.WarningMessage]) -> dict[str, str]:
+    """The library versions that warnings raised while loading a model name as its own.
+
+    scikit-learn warns (InconsistentVersionWarning) when it unpickles an estimator saved with
+    another version, and the warning carries that version: the one check that also sees
+    compressed joblib files, whose bytes ``saved_library_versions`` cannot read.
+    """
+    found = {}
+    for caught_warning in caught:
+        original = getattr(caught_warning.message, "original_sklearn_version", None)
+        if isinstance(original, str):
+            found["scikit-learn"] = original
+    return found
+
+
+def loaded_problem(recorded: Mapping[str, str], what: str) -> str | None:
+    """Why a model that loaded with these recorded versions would be refused here, if it would."""
+    found = mismatches(recorded, library_versions())
     if not found:
         return None
     return f"{what} was saved with {', '.join(found)}: {WAY_OUT}"
+
+
+def saved_problem(saved: Path, what: str) -> str | None:
+    """Why the model saved in ``saved`` would be refused here, if its files tell."""
+    return loaded_problem(serializer.saved_library_versions(saved), what)

@@ -35,26 +35,39 @@ class Table:
         return len(self.records)
 
 
-def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    """The header and the rows of a CSV file, cells as text."""
+#: A CSV row: the line it ends on in the file (as editors number them), and its cells as text.
+Row = tuple[int, dict[str, str]]
+_SHORT = object()  # DictReader's value for the cells a short row lacks
+
+
+def read_csv(path: Path) -> tuple[list[str], list[Row]]:
+    """The header and the rows of a CSV file, each row with its line number."""
+    rows = []
     try:
         # utf-8-sig: spreadsheets often start a CSV with a byte-order mark.
         with open(path, newline="", encoding="utf-8-sig") as file:
-            reader = csv.DictReader(file)
-            rows = list(reader)
+            reader = csv.DictReader(file, restval=_SHORT)
+            for row in reader:
+                rows.append((reader.line_num, row))  # blank and multi-line cells counted
             header = list(reader.fieldnames or [])
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise RecordsError(f"cannot read {path} as CSV: {error}") from None
     if not header:
         raise RecordsError(f"{path} is empty: it needs a header line of feature names")
-    repeated = sorted({name for name in header if header.count(name) > 1})
-    if repeated:
-        raise RecordsError(f"{path} names column {', '.join(repeated)} more than once")
-    for line, row in enumerate(rows, start=2):
+    _check_unique(str(path), header)
+    for line, row in rows:
         if None in row:  # DictReader's key for cells beyond the header
             raise RecordsError(f"{path}, line {line}: more cells than the header has columns")
+        if _SHORT in row.values():
+            raise RecordsError(f"{path}, line {line}: fewer cells than the header has columns")
     _check_columns(str(path), header)
     return header, rows
+
+
+def _check_unique(source: str, columns: Sequence[str]) -> None:
+    repeated = sorted({name for name in columns if columns.count(name) > 1})
+    if repeated:
+        raise RecordsError(f"{source} names column {', '.join(repeated)} more than once")
 
 
 def _check_columns(source: str, columns: Sequence[str]) -> None:
@@ -73,14 +86,14 @@ def _read_cell(where: str, name: str, value: Any, read: Callable[[Any], Any]) ->
         raise RecordsError(f"{where}, column {name}: {value!r} {error}") from None
 
 
-def typed_rows(path: Path, rows: Sequence[dict[str, str]]) -> list[Record]:
+def typed_rows(path: Path, rows: Sequence[Row]) -> list[Record]:
     """The feature cells of each CSV row, each read by its feature's type."""
     return [
         {
             name: _read_cell(f"{path}, line {line}", name, row.get(name), _text_reader(name))
             for name in FEATURES
         }
-        for line, row in enumerate(rows, start=2)  # line 1 is the header
+        for line, row in rows
     ]
 
 
@@ -92,10 +105,26 @@ def _python_reader(name: str) -> Callable[[Any], Any]:
     return lambda value: from_python(name, value)
 
 
+def refuse_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's pairs as a dict, refusing a key that appears twice (``object_pairs_hook``).
+
+    json.loads keeps the last of repeated keys; which value counts must not be a guess.
+    """
+    record = dict(pairs)
+    if len(record) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:  # one pass: a body of many keys costs linear time
+            if key in seen:
+                shown = key if len(key) <= 100 else key[:100] + "..."
+                raise ValueError(f"the key {shown!r} appears twice in one object")
+            seen.add(key)
+    return record
+
+
 def read_json_object(path: Path) -> dict[str, Any]:
-    """The JSON object a file holds."""
+    """The JSON object a file holds; a key repeated in one object is refused."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=refuse_repeated_keys)
     except (OSError, ValueError, RecursionError) as error:
         raise RecordsError(f"cannot read {path} as JSON: {error}") from None
     if not isinstance(data, dict):
@@ -111,9 +140,13 @@ def read_instances(path: Path) -> tuple[list[Any], list[str]]:
         data = read_json_object(path)
         if not isinstance(data.get("instances"), list):
             raise RecordsError(f"{path} must hold a JSON object with an 'instances' array")
+        if not data["instances"]:
+            raise RecordsError(f"{path} holds no records: its 'instances' array is empty")
         return data["instances"], []
     if path.suffix.lower() == ".csv":
         header, rows = read_csv(path)
+        if not rows:
+            raise RecordsError(f"{path} has a header but no rows")
         return typed_rows(path, rows), [name for name in header if name not in FEATURES]
     raise RecordsError(f"{path} must be a .csv or a .json file")
 
@@ -141,13 +174,14 @@ def _csv_table(path: Path, target: str | None) -> Table:
     if target is not None:
         targets = [
             _read_cell(f"{path}, line {line}", target, row[target], target_from_text)
-            for line, row in enumerate(rows, start=2)
+            for line, row in rows
         ]
     return Table(typed_rows(path, rows), targets, f"{path.name}, {len(rows)} records")
 
 
 def _frame_table(frame: Any, target: str | None) -> Table:
     columns = [str(column) for column in frame.columns]
+    _check_unique("the DataFrame", columns)
     _check_columns("the DataFrame", columns)
     if len(frame) == 0:
         raise RecordsError("the DataFrame has no rows")

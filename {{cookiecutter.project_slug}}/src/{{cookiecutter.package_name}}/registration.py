@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +24,17 @@ from .config import Settings
 from .evaluation import metrics
 from .example_data import load_example_data
 from .features import CATEGORICAL, FEATURE_TYPES, FEATURES
-from .libraries import WAY_OUT, library_versions, saved_problem, this_process_problem
+from .libraries import (
+    WAY_OUT,
+    library_versions,
+    loaded_problem,
+    saved_problem,
+    this_process_problem,
+    versions_warned,
+)
 from .predict import describe_model, predict
 from .records import RecordsError, Table, read_table
-from .reference import feature_statistics, typical_instance
+from .reference import allowed_values, feature_statistics, typical_instance
 from .registry import ModelStore, StoreError, hash_files, version_digest
 from .training import fit
 
@@ -171,7 +179,7 @@ def register_model(
         return _register_saved(
             store,
             saved,
-            describe_model(model),
+            _describe(model, f"the {type(model).__name__}"),
             reference=reference,
             holdout=holdout,
             source=source,
@@ -247,16 +255,9 @@ def _register_saved(
             "holds, so register the model with its reference data (the training data)"
         )
     statistics = None if reference is None else _statistics(reference)
-    try:
-        model = serializer.load(saved, model_metadata)
-    except Exception as error:
-        problem = f"cannot load {artifact_name} with {serializer.NAME}: {error!r}"
-        if isinstance(error, ImportError | AttributeError):
-            # What a model saved with other library versions fails with, when they cannot tell.
-            problem += (
-                f"; if it was saved with other library versions than the service's, {WAY_OUT}"
-            )
-        raise StoreError(problem) from None
+    model = _load(saved, model_metadata, artifact_name)
+    description = _describe(model, artifact_name)
+    _check_categories(description, statistics, holdout, artifact_name)
     try:
         predict(model, [typical_instance(statistics)])
         metadata = {
@@ -264,7 +265,7 @@ def _register_saved(
             "notes": notes,
             "features": list(FEATURES),
             "feature_types": dict(FEATURE_TYPES),
-            **describe_model(model),
+            **description,
             "libraries": dict(library_versions()),
             "metrics": {} if holdout is None else _metrics(model, holdout),
             "metrics_on": None if holdout is None else holdout.source,
@@ -282,6 +283,63 @@ def _register_saved(
         lambda folder: shutil.copytree(saved, folder, dirs_exist_ok=True), metadata
     )
     return Registered(store, version, new_store=new_store)
+
+
+def _load(saved: Path, model_metadata: dict[str, Any], artifact_name: str) -> Any:
+    """The model as serving will load it; refused if its libraries are not the service's."""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = serializer.load(saved, model_metadata)
+    except Exception as error:
+        problem = f"cannot load {artifact_name} with {serializer.NAME}: {error!r}"
+        if isinstance(error, ImportError | AttributeError):
+            # What a model saved with other library versions fails with, when they cannot tell.
+            problem += (
+                f"; if it was saved with other library versions than the service's, {WAY_OUT}"
+            )
+        raise StoreError(problem) from None
+    if problem := loaded_problem(versions_warned(caught), artifact_name):
+        raise StoreError(problem)
+    for other in caught:  # not about versions: passed on as they came
+        warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
+    return model
+
+
+def _describe(model: Any, artifact_name: str) -> dict[str, Any]:
+    """What metadata.json records of the model (``predict.describe_model``)."""
+    try:
+        return describe_model(model)
+    except ValueError as error:  # a model that cannot take this service's features
+        raise StoreError(f"{artifact_name}: {error}") from None
+
+
+def _check_categories(
+    description: Mapping[str, Any],
+    statistics: Mapping[str, Any] | None,
+    holdout: Table | None,
+    artifact_name: str,
+) -> None:
+    """Refuse reference data whose category values the model does not know (a model fitted on
+    "north" meets " north" as a stranger), and evaluation data with values the service would
+    refuse (metrics on records it never answers would flatter it)."""
+    allowed = allowed_values(statistics)
+    known = description.get("categories") or {}
+    for name, values in allowed.items():
+        strangers = sorted(values - set(known.get(name, values)))
+        if strangers:
+            raise StoreError(
+                f"the reference data's {name} values {', '.join(map(repr, strangers))} are not "
+                f"among those {artifact_name} was fitted with "
+                f"({', '.join(map(repr, known[name]))}): each would be scored as unknown"
+            )
+        outside = sorted({record[name] for record in holdout.records} - values) if holdout else []
+        if outside:
+            raise StoreError(
+                f"the evaluation data ({holdout.source}) holds {name} values the reference data "
+                f"does not ({', '.join(map(repr, outside))}): the service refuses such records, "
+                "so give reference data that holds every value"
+            )
 
 
 def _statistics(reference: Table) -> dict[str, Any]:

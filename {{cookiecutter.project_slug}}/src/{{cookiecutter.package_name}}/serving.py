@@ -15,12 +15,13 @@ not ready, with the reason.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from flask import Flask, Response, current_app
@@ -62,18 +63,22 @@ def check_categories(loaded: LoadedVersion, instances: Sequence[dict[str, Any]])
     """
     problems: dict[str, list[str]] = {}
     for name, allowed in loaded.allowed_values.items():
-        for index, instance in enumerate(instances):
-            if instance[name] not in allowed:
-                problems[f"instances.{index}.{name}"] = [_allowed_message(allowed)]
+        refused = [
+            index for index, instance in enumerate(instances) if instance[name] not in allowed
+        ]
+        if refused:
+            message = allowed_message(allowed)  # once per feature, however many records
+            problems.update({f"instances.{index}.{name}": [message] for index in refused})
     if problems:
         raise UnknownCategoryError(problems)
 
 
-def _allowed_message(allowed: frozenset[Any]) -> str:
-    listed = sorted(map(str, allowed))
+def allowed_message(allowed: Iterable[Any]) -> str:
+    """What a refused category value is told: the allowed values, quoted, the first few."""
+    listed = sorted(allowed)
     more = len(listed) - MAX_LISTED_VALUES
-    shown = ", ".join(listed[:MAX_LISTED_VALUES]) + (f" and {more} more" if more > 0 else "")
-    return f"Must be one of the values in the training data: {shown}."
+    shown = ", ".join(json.dumps(value, ensure_ascii=False) for value in listed[:MAX_LISTED_VALUES])
+    return f"Must be one of the values in the training data: {shown}{f' and {more} more' if more > 0 else ''}."
 
 
 class UnscorableRecordsError(Exception):

@@ -13,6 +13,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..errors import ApiError
 from ..monitoring import monitor
+from ..records import refuse_repeated_keys
 from ..schemas import PredictRequestSchema
 from ..serving import (
     UnknownCategoryError,
@@ -23,15 +24,6 @@ from ..serving import (
 )
 
 bp = Blueprint("predictions", __name__)
-
-
-def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # json.loads keeps the last of repeated keys; which value counts must not be a guess.
-    record = dict(pairs)
-    if len(record) != len(pairs):
-        repeated = sorted({key for key, _ in pairs if sum(k == key for k, _ in pairs) > 1})
-        raise ValueError(f"the key {repeated[0]!r} appears twice in one object")
-    return record
 
 
 def body_bytes() -> bytes:
@@ -59,7 +51,7 @@ def json_body() -> Any:
             "Send the body as JSON with the header Content-Type: application/json.",
         )
     try:
-        return json.loads(body_bytes(), object_pairs_hook=_refuse_duplicate_keys)
+        return json.loads(body_bytes(), object_pairs_hook=refuse_repeated_keys)
     except (ValueError, RecursionError) as error:
         raise ApiError(400, "malformed_json", f"The body is not valid JSON: {error}.") from None
 

@@ -16,7 +16,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from {{ cookiecutter.package_name }}.example_data import load_example_data
-from {{ cookiecutter.package_name }}.features import BOOLEAN, CATEGORICAL, FEATURES, NUMERIC
+from {{ cookiecutter.package_name }}.features import (
+    BOOLEAN,
+    CATEGORICAL,
+    FEATURES,
+    NUMERIC,
+)
 from {{ cookiecutter.package_name }}.model_input import check_columns, model_input
 from {{ cookiecutter.package_name }}.predict import describe_model, predict
 from {{ cookiecutter.package_name }}.training import fit

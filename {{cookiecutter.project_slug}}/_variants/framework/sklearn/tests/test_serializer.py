@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+{% if cookiecutter.__serializer == "pickle" -%}
+import pickle
+{% endif -%}
 from importlib.metadata import version
 from pathlib import Path
 
+{% if cookiecutter.__serializer == "joblib" -%}
+import joblib
+{% endif -%}
+import pandas as pd
 import pytest
+import sklearn.base
 
 from {{ cookiecutter.package_name }} import serializer
 from {{ cookiecutter.package_name }}.example_data import load_example_data
@@ -64,3 +72,25 @@ def test_loading_a_file_runs_its_code(
 def test_copy_artifact_takes_a_file_only(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="is not a file"):
         serializer.copy_artifact(tmp_path, tmp_path / "version")
+
+
+def test_a_file_whose_bytes_hide_the_version_is_refused_when_it_loads(
+    tmp_path: Path, store: ModelStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records, targets = load_example_data()
+    model = fit(records, targets)
+    reference = tmp_path / "train.csv"
+    pd.DataFrame(records).to_csv(reference, index=False)
+    # Pickled as scikit-learn 0.99 would have pickled it.
+    monkeypatch.setattr(sklearn.base, "__version__", "0.99.0")
+    artifact = tmp_path / serializer.ARTIFACT
+{%- if cookiecutter.__serializer == "joblib" %}
+    joblib.dump(model, artifact, compress=3)  # compressed: its bytes tell nothing
+{%- else %}
+    artifact.write_bytes(pickle.dumps(model, protocol=0))  # text opcodes: no version to read
+{%- endif %}
+    monkeypatch.undo()
+    assert serializer.saved_library_versions(tmp_path) == {}
+    with pytest.raises(StoreError, match=r"was saved with scikit-learn 0\.99\.0 \(the service's: "):
+        register_artifact(store, artifact, reference_data=reference)
+    assert store.versions() == [1]

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from marshmallow import Schema, fields
 
-from .model_input import check_columns, model_input
+from .model_input import check_columns, known_categories, model_input
 
 
 class PredictionSchema(Schema):
@@ -55,9 +55,10 @@ def predict(model: Any, instances: list[dict[str, Any]]) -> list[dict[str, Any]]
 
 
 def describe_model(model: Any) -> dict[str, Any]:
-    """What metadata.json records about the model besides its files: its classes, as JSON.
+    """What metadata.json records about the model besides its files: its classes, as JSON,
+    and the category values its one-hot encoders know (registration checks the data's).
 
     Raises ValueError for a model that cannot take this service's features.
     """
     check_columns(model)
-    return {"classes": np.asarray(model.classes_).tolist()}
+    return {"classes": np.asarray(model.classes_).tolist(), "categories": known_categories(model)}

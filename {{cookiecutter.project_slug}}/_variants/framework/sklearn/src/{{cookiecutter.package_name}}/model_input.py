@@ -10,12 +10,13 @@ feature in ``features.FEATURES`` order, as it was fitted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer, make_column_transformer
+from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from .features import BOOLEAN, CATEGORICAL, FEATURES, NUMERIC
@@ -29,6 +30,32 @@ def model_input(model: Any, instances: Sequence[dict[str, Any]]) -> pd.DataFrame
     rows = [[record[name] for name in FEATURES] for record in instances]
     # Strings cannot sit in a float array: with category features, the array holds objects.
     return np.array(rows, dtype=object if CATEGORICAL else float)
+
+
+def known_categories(model: Any) -> dict[str, list[Any]]:
+    """The values the model's one-hot encoders were fitted with, per category feature they
+    encode by column name (in a pipeline or a column transformer); others are not known."""
+    known: dict[str, list[Any]] = {}
+    for encoder, columns in _one_hot_encoders(model, None):
+        for column, values in zip(columns, encoder.categories_, strict=False):
+            if column in CATEGORICAL:
+                known[column] = np.asarray(values).tolist()
+    return known
+
+
+def _one_hot_encoders(
+    estimator: Any, columns: list[str] | None
+) -> Iterator[tuple[OneHotEncoder, list[str]]]:
+    if isinstance(estimator, Pipeline):
+        for _, step in estimator.steps:  # imputers and the like keep their columns' names
+            yield from _one_hot_encoders(step, columns)
+    elif isinstance(estimator, ColumnTransformer):
+        for _, transformer, selected in getattr(estimator, "transformers_", []):
+            names = list(selected) if isinstance(selected, list | tuple | np.ndarray) else []
+            if names and all(isinstance(name, str) for name in names):
+                yield from _one_hot_encoders(transformer, names)
+    elif isinstance(estimator, OneHotEncoder) and columns and hasattr(estimator, "categories_"):
+        yield estimator, columns
 
 
 def check_columns(model: Any) -> None:
