@@ -7,21 +7,16 @@ import subprocess
 import sys
 import tomllib
 
+import pytest
+
 from bakery import TEMPLATE
 
 
-def test_generated_pages_are_up_to_date() -> None:
+@pytest.mark.parametrize("script", ["generate_docs.py", "generate_notebooks.py"])
+def test_generated_files_are_up_to_date(script: str) -> None:
+    """The docs pages and the notebooks match their sources (each script's --check)."""
     completed = subprocess.run(
-        [sys.executable, str(TEMPLATE / "scripts" / "generate_docs.py"), "--check"],
-        capture_output=True,
-        text=True,
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-
-
-def test_the_notebooks_are_up_to_date() -> None:
-    completed = subprocess.run(
-        [sys.executable, str(TEMPLATE / "scripts" / "generate_notebooks.py"), "--check"],
+        [sys.executable, str(TEMPLATE / "scripts" / script), "--check"],
         capture_output=True,
         text=True,
     )
