@@ -91,34 +91,37 @@ def test_a_magnitude_beyond_float32_is_unscorable_not_an_error(
     assert list(response.get_json()["error"]["fields"]) == ["instances.0"]
 {%- endif %}
 {%- endif %}
+{%- if "int" in types or "bool" in types %}
+
+
+# (the type, raw JSON text of a feature of that type, the status it gets)
+TYPED_VALUES = [
 {%- if "int" in types %}
+    ("int", "3", 200),
+    ("int", "3.0", 200),
+    ("int", "2.5", 422),
+    ("int", '"3"', 422),
+    ("int", "true", 422),
+{%- endif %}
+{%- if "bool" in types %}
+    ("bool", "true", 200),
+    ("bool", "false", 200),
+    ("bool", "1", 422),
+    ("bool", '"true"', 422),
+    ("bool", "null", 422),
+{%- endif %}
+]
 
 
-@pytest.mark.parametrize(
-    ("value_text", "status"), [("3", 200), ("3.0", 200), ("2.5", 422), ('"3"', 422), ("true", 422)]
-)
-def test_an_int_feature_takes_whole_numbers(
-    client: FlaskClient, instance: dict[str, Any], value_text: str, status: int
+@pytest.mark.parametrize(("kind", "value_text", "status"), TYPED_VALUES)
+def test_whole_numbers_and_flags_take_their_json_type_only(
+    client: FlaskClient, instance: dict[str, Any], kind: str, value_text: str, status: int
 ) -> None:
-    name = next(name for name, kind in FEATURE_TYPES.items() if kind == "int")
+    name = next(name for name, feature_type in FEATURE_TYPES.items() if feature_type == kind)
     response = post(client, body_with(value_text, instance, name))
     assert response.status_code == status, response.get_data(as_text=True)
     if status == 422:
         assert list(response.get_json()["error"]["fields"]) == [f"instances.0.{name}"]
-{%- endif %}
-{%- if "bool" in types %}
-
-
-@pytest.mark.parametrize(
-    ("value_text", "status"),
-    [("true", 200), ("false", 200), ("1", 422), ('"true"', 422), ("null", 422)],
-)
-def test_a_bool_feature_takes_true_or_false(
-    client: FlaskClient, instance: dict[str, Any], value_text: str, status: int
-) -> None:
-    name = next(name for name, kind in FEATURE_TYPES.items() if kind == "bool")
-    response = post(client, body_with(value_text, instance, name))
-    assert response.status_code == status, response.get_data(as_text=True)
 {%- endif %}
 {%- if "category" in types %}
 

@@ -1,11 +1,11 @@
 """Input distribution and drift, against the training data's reference statistics.
 
 Each version's ``metadata.json`` keeps, per feature, how its training values fall into bins
-(``reference.feature_statistics``): quantile ranges for a number, the most frequent values
-(and one bin for the rest, and for values never seen) for a bool or a category. Live inputs are counted in the same bins,
-and the two distributions are compared with the population stability index (PSI): sum over
-bins of ``(live - reference) * ln(live / reference)``, the shares of each. Customary reading:
-under 0.1 stable, 0.1 to 0.2 moving, over 0.2 drifted.
+(``reference.feature_statistics``): quantile ranges for a number; for a bool or a category, the
+most frequent values and one bin for the rest (and for values never seen). Live inputs are
+counted in the same bins, and the two distributions are compared with the population
+stability index (PSI): sum over bins of ``(live - reference) * ln(live / reference)``, the
+shares of each. Customary reading: under 0.1 stable, 0.1 to 0.2 moving, over 0.2 drifted.
 """
 
 from __future__ import annotations

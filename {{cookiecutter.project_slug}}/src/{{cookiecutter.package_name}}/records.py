@@ -9,6 +9,7 @@ import csv
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -90,19 +91,11 @@ def typed_rows(path: Path, rows: Sequence[Row]) -> list[Record]:
     """The feature cells of each CSV row, each read by its feature's type."""
     return [
         {
-            name: _read_cell(f"{path}, line {line}", name, row.get(name), _text_reader(name))
+            name: _read_cell(f"{path}, line {line}", name, row.get(name), partial(from_text, name))
             for name in FEATURES
         }
         for line, row in rows
     ]
-
-
-def _text_reader(name: str) -> Callable[[Any], Any]:
-    return lambda text: from_text(name, text)
-
-
-def _python_reader(name: str) -> Callable[[Any], Any]:
-    return lambda value: from_python(name, value)
 
 
 def refuse_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -196,7 +189,7 @@ def _frame_table(frame: Any, target: str | None) -> Table:
             for label, value in zip(labels, frame[name].tolist(), strict=True)
         ]
 
-    values = {name: column(name, _python_reader(name)) for name in FEATURES}
+    values = {name: column(name, partial(from_python, name)) for name in FEATURES}
     records = [dict(zip(FEATURES, row, strict=True)) for row in zip(*values.values(), strict=True)]
     targets = column(target, target_from_python) if target is not None else None
     return Table(records, targets, f"a DataFrame of {len(records)} records")

@@ -73,10 +73,10 @@ def feature_statistics(
     statistics: dict[str, dict[str, Any]] = {}
     for name in FEATURES:
         values = [record[name] for record in records]
-        if name in NUMERIC:
-            statistics[name] = {"type": FEATURE_TYPES[name], **numeric_statistics(values, bins)}
-        else:
-            statistics[name] = {"type": FEATURE_TYPES[name], **value_statistics(name, values)}
+        summary = (
+            numeric_statistics(values, bins) if name in NUMERIC else value_statistics(name, values)
+        )
+        statistics[name] = {"type": FEATURE_TYPES[name], **summary}
     return statistics
 
 

@@ -130,8 +130,8 @@ def register(
         print(line)
     if promote:
         entry = store.promote(registered.version, settings.model_alias, reason="register()")
-        where = f"{settings.model_alias} -> {registered.version}"
-        print(f"{where}" if entry else f"{settings.model_alias} already points to it.")
+        alias = settings.model_alias
+        print(f"{alias} -> {registered.version}" if entry else f"{alias} already points to it.")
     return registered.version
 
 
@@ -155,7 +155,7 @@ def train_example(store: ModelStore, *, notes: str = "", seed: int = 0) -> int:
 
     train = table(order[:cut], f"example data, {cut} records")
     holdout = table(order[cut:], f"holdout: {len(order) - cut} of {len(order)} example records")
-    model = fit(train.records, np.asarray(train.targets))
+    model = fit(train.records, train.targets)
     registered = register_model(
         store, model, reference=train, holdout=holdout, source="train-example", notes=notes
     )

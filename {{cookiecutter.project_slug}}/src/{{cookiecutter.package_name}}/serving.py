@@ -76,9 +76,10 @@ def check_categories(loaded: LoadedVersion, instances: Sequence[dict[str, Any]])
 def allowed_message(allowed: Iterable[Any]) -> str:
     """What a refused category value is told: the allowed values, quoted, the first few."""
     listed = sorted(allowed)
-    more = len(listed) - MAX_LISTED_VALUES
     shown = ", ".join(json.dumps(value, ensure_ascii=False) for value in listed[:MAX_LISTED_VALUES])
-    return f"Must be one of the values in the training data: {shown}{f' and {more} more' if more > 0 else ''}."
+    if len(listed) > MAX_LISTED_VALUES:
+        shown += f" and {len(listed) - MAX_LISTED_VALUES} more"
+    return f"Must be one of the values in the training data: {shown}."
 
 
 class UnscorableRecordsError(Exception):

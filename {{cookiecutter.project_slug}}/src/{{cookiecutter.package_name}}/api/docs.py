@@ -33,24 +33,18 @@ DOCS_PAGE = """<!doctype html>
 """
 
 
-@bp.record_once
-def _prepare(state: Any) -> None:
-    # Built once per served version: the document changes only with the code, the settings
-    # and the values the version's category features take.
-    state.app.extensions["openapi"] = {}
-
-
 @bp.get("/openapi.json")
 def openapi_document() -> dict[str, Any]:
+    # Built once per served version: the document changes only with the code, the settings
+    # and the values the version's category features take.
     current = holder().current
     version = None if current is None else current.version
-    documents: dict[int | None, dict[str, Any]] = current_app.extensions["openapi"]
-    if version not in documents:
-        settings = current_app.config["SETTINGS"]
+    built: tuple[int | None, dict[str, Any]] | None = current_app.extensions.get("openapi")
+    if built is None or built[0] != version:
         categories = {} if current is None else current.allowed_values
-        documents.clear()  # only the served version's is asked for
-        documents[version] = build_spec(settings.max_batch_size, categories)
-    return documents[version]
+        built = (version, build_spec(current_app.config["SETTINGS"].max_batch_size, categories))
+        current_app.extensions["openapi"] = built
+    return built[1]
 
 
 @bp.get("/docs")
