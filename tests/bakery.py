@@ -26,16 +26,17 @@ def run(command: list[str], cwd: Path | None = None, timeout: float = 600, **kwa
     return completed.stdout
 
 
-def bake_into(directory: Path, **context: str) -> Path:
-    """Bake the template with ``context`` into ``directory``, without prompts and without a
-    replay file in the home directory; returns the project's path."""
+def bake_into(directory: Path, *, template: Path = TEMPLATE, **context: str) -> Path:
+    """Bake the template (this one, or another checkout of it) with ``context`` into
+    ``directory``, without prompts and without a replay file in the home directory; returns
+    the project's path."""
     from cookiecutter.main import cookiecutter  # the tests' dev tools only, not the bakes'
 
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / "cookiecutter.yaml"
     config.write_text(f'replay_dir: "{directory}/replay"\ncookiecutters_dir: "{directory}/cc"\n')
     output = cookiecutter(
-        str(TEMPLATE),
+        str(template),
         no_input=True,
         output_dir=str(directory),
         config_file=str(config),

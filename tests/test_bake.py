@@ -65,6 +65,7 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
                 "test_feedback.py",
                 "test_gunicorn_conf.py",
                 "test_health.py",
+                "test_hostile_bodies.py",
                 "test_live_swap.py",
                 "test_logs.py",
                 "test_metrics.py",
@@ -78,6 +79,7 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
                 "test_registry.py",
                 "test_serializer.py",
                 "test_validation.py",
+                "test_worker.py",
             )
         ),
         *(
@@ -111,6 +113,7 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
                 "serializer.py",
                 "serving.py",
                 "training.py",
+                "worker.py",
                 "wsgi.py",
                 "api/__init__.py",
                 "api/docs.py",

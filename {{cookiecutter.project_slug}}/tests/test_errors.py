@@ -133,12 +133,16 @@ def test_a_prediction_that_is_not_finite_is_refused_by_record(
 
 
 def test_a_huge_error_report_is_capped(client: FlaskClient) -> None:
-    record = {f"unknown_{index}": 1 for index in range(200)}
-    response = client.post("/v1/predict", json={"instances": [record]})
+    record = {f"unknown_{index}": 1 for index in range(40)}
+    response = client.post("/v1/predict", json={"instances": [record] * 100})
     error = assert_error(response, 422, "validation_error")
     assert len(error["fields"]) == 50
-    problems = 200 + len(FEATURES)  # the unknown keys, and every feature missing
-    assert f"({problems - 1} more; 'fields' lists the first 50)" in error["message"]
+    # Checking stopped after the second record: the unknown keys, and every feature missing.
+    problems = 2 * (40 + len(FEATURES))
+    assert error["message"] == (
+        f"Invalid input: instances: Checked items 0 to 1 of 100, then stopped: they hold "
+        f"{problems} problems already. ({problems} more; 'fields' lists the first 50)"
+    )
 
 
 def test_not_ready_is_a_503_with_the_reason(

@@ -67,6 +67,21 @@ def test_requests_are_counted_by_route_status_and_version(
     assert count("http_requests_in_flight") == 0
 
 
+def test_a_made_up_method_is_counted_as_other(client: Flask) -> None:
+    other = {"endpoint": "unmatched", "method": "other", "status": "405", "model_version": ""}
+    before = count("http_requests_total", **other)
+    for index in range(300):
+        assert client.open("/v1/predict", method=f"M{index}").status_code == 405
+    assert count("http_requests_total", **other) == before + 300
+    methods = {
+        sample.labels["method"]
+        for metric in REGISTRY.collect()
+        if metric.name == "http_requests"
+        for sample in metric.samples
+    }
+    assert methods <= {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"}
+
+
 def test_resources_of_the_process_are_reported_at_each_scrape(client: Flask) -> None:
     client.get("/metrics")
     assert count("worker_resident_memory_bytes") > 10_000_000

@@ -28,6 +28,22 @@ def test_document_lists_every_endpoint(client: FlaskClient) -> None:
     assert {"200", "400", "413", "415", "422", "503"} <= set(responses)
 
 
+def test_the_document_states_every_limit(client: FlaskClient) -> None:
+    document = client.get("/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+    for name, kind in FEATURE_TYPES.items():
+        field = schemas["Instance"]["properties"][name]
+        if kind in ("float", "int"):
+            assert (field["minimum"], field["maximum"]) == (-1e100, 1e100)
+        if kind == "category":
+            assert (field["minLength"], field["maxLength"]) == (1, 200)
+    assert schemas["Instance"]["additionalProperties"] is False
+    assert schemas["PredictRequest"]["properties"]["instances"]["maxItems"] == 1000
+    assert schemas["FeedbackItem"]["properties"]["id"]["maxLength"] == 200
+    body = document["paths"]["/v1/predict"]["post"]["requestBody"]
+    assert "at most 1048576 bytes" in body["description"]
+
+
 def test_instance_schema_is_the_feature_list(client: FlaskClient, store: ModelStore) -> None:
     instance = client.get("/openapi.json").get_json()["components"]["schemas"]["Instance"]
     assert list(instance["properties"]) == list(FEATURES)

@@ -33,6 +33,14 @@ HTTP_ERROR_CODES = {
 MAX_REPORTED_FIELDS = 50
 #: Bodies up to this size are read in full even when refused with 413 (see _drain_body).
 DRAIN_LIMIT_BYTES = 16 * 1024 * 1024
+#: Longest piece of a client's input (a key, a name) an answer repeats; the rest is cut.
+MAX_ECHOED_CHARS = 100
+
+
+def echoed(text: str) -> str:
+    """``text`` as an answer may repeat it: cut to MAX_ECHOED_CHARS, so that a huge key in
+    the body cannot make a huge error body."""
+    return text if len(text) <= MAX_ECHOED_CHARS else text[:MAX_ECHOED_CHARS] + "..."
 
 
 class ApiError(Exception):
@@ -52,6 +60,11 @@ class ApiError(Exception):
         self.fields = fields
 
 
+def too_large_message(limit: int | None) -> str:
+    """What a body over MAX_CONTENT_LENGTH is told, by the app or by the worker."""
+    return f"The request body is larger than the limit of {limit} bytes (MAX_CONTENT_LENGTH)."
+
+
 def error_body(code: str, message: str, fields: Mapping[str, list[str]] | None = None) -> dict:
     """The contract's error body for the current request."""
     error: dict[str, Any] = {"code": code, "message": message}
@@ -69,7 +82,8 @@ def flatten_messages(messages: Any, path: str = "") -> dict[str, list[str]]:
     if isinstance(messages, Mapping):
         flat: dict[str, list[str]] = {}
         for key, value in messages.items():
-            child = path if key == "_schema" else f"{path}.{key}" if path else str(key)
+            name = echoed(str(key))
+            child = path if key == "_schema" else f"{path}.{name}" if path else name
             for name, problems in flatten_messages(value, child).items():
                 flat.setdefault(name, []).extend(problems)
         return flat
@@ -116,13 +130,12 @@ def _handle_validation_error(error: ValidationError) -> Response:
 
 def _http_message(error: HTTPException) -> str:
     if error.code == 404:
-        return f"No endpoint at {request.path}; see /openapi.json for the API."
+        return f"No endpoint at {echoed(request.path)}; see /openapi.json for the API."
     if error.code == 405:
         allowed = ", ".join(sorted(getattr(error, "valid_methods", None) or ()))
-        return f"{request.method} is not allowed on {request.path}; allowed: {allowed}."
+        return f"{echoed(request.method)} is not allowed on {echoed(request.path)}; allowed: {allowed}."
     if error.code == 413:
-        limit = request.max_content_length
-        return f"The request body is larger than the limit of {limit} bytes (MAX_CONTENT_LENGTH)."
+        return too_large_message(request.max_content_length)
     return error.description or error.name
 
 

@@ -46,9 +46,10 @@ except ConfigError as error:
 
 bind = f"{_server.host}:{_server.port}"
 workers = _server.web_concurrency
-# Threads let a worker keep connections alive and absorb slow clients while the GIL-free
-# parts of a prediction (numpy, scikit-learn) run.
-worker_class = "gthread"
+# gunicorn's gthread worker, but each request is read whole by the worker's event loop before a
+# thread takes it (worker.py says why): slow or idle clients cost a socket, never a thread.
+# Threads let a worker answer while the GIL-free parts of a prediction (numpy) run.
+worker_class = "{{ cookiecutter.package_name }}.worker.BufferingWorker"
 threads = _server.threads
 # A worker silent for this long is killed and replaced: keep it above the slowest prediction.
 timeout = _server.timeout

@@ -47,6 +47,13 @@ LATENCY = Histogram(
     ["endpoint"],
     buckets=LATENCY_BUCKETS,
 )
+REQUESTS_REFUSED = Counter(
+    "http_requests_refused",
+    "Requests the server answered before the app saw them, by status: 400 not HTTP, 408 not "
+    "in full within REQUEST_READ_TIMEOUT, 413 over MAX_CONTENT_LENGTH, 414 and 431 too long "
+    "a request line or headers, 503 too many bytes held at once.",
+    ["status"],
+)
 IN_FLIGHT = Gauge(
     "http_requests_in_flight", "Requests being handled now.", multiprocess_mode="livesum"
 )
@@ -114,6 +121,8 @@ for _reason in ("queue_full", "write_failed"):
     PREDICTION_LOG_DROPPED.labels(_reason)
 for _outcome in ("stored", "rejected"):
     FEEDBACK_ITEMS.labels(_outcome)
+for _status in ("400", "408", "413", "414", "431", "503"):
+    REQUESTS_REFUSED.labels(_status)
 
 # Resources, per process: the standard process collector gives none in multiprocess mode.
 WORKER_MEMORY = Gauge(
@@ -133,6 +142,12 @@ MASTER_CPU = Gauge(
     "master_cpu_seconds",
     "CPU time gunicorn's master process has used.",
     multiprocess_mode="livemostrecent",
+)
+
+#: The methods a request is counted under; any other a client makes up counts as "other", so
+#: that no client can add series (each costs memory in every worker and a line in each scrape).
+COUNTED_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
 )
 
 bp = Blueprint("metrics", __name__)
@@ -184,8 +199,9 @@ def _request_started() -> None:
 def _request_answered(response: Response) -> Response:
     # The route, not the path: a path is any string a client sends, a route one of a few.
     endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+    method = request.method if request.method in COUNTED_METHODS else "other"
     version = logs.model_version_var.get() or ""
-    REQUESTS.labels(endpoint, request.method, str(response.status_code), version).inc()
+    REQUESTS.labels(endpoint, method, str(response.status_code), version).inc()
     LATENCY.labels(endpoint).observe(time.perf_counter() - g.started)
     return response
 

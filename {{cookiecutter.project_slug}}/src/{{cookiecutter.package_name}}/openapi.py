@@ -26,7 +26,9 @@ TITLE = {{ cookiecutter.project_name | py_string }}
 DISTRIBUTION = "{{ cookiecutter.project_slug }}"
 
 _ERRORS = {
-    "400": "The body is not valid JSON.",
+    "400": "The body is not valid JSON (in UTF-8, no key twice in one object), or its chunked "
+    "encoding is invalid.",
+    "408": "The request did not arrive in full within REQUEST_READ_TIMEOUT.",
     "413": "The body is larger than MAX_CONTENT_LENGTH.",
     "415": "The body is not declared as application/json.",
     "422": "The body failed validation; `fields` names each problem by path.",
@@ -50,8 +52,18 @@ def _version() -> str:
         return "0+unknown"
 
 
+def _body(schema: Any, max_content_length: int) -> dict[str, Any]:
+    return {
+        "required": True,
+        "description": f"JSON, at most {max_content_length} bytes (MAX_CONTENT_LENGTH).",
+        "content": {"application/json": {"schema": schema}},
+    }
+
+
 def build_spec(
-    max_batch_size: int, categories: Mapping[str, Iterable[str]] | None = None
+    max_batch_size: int,
+    max_content_length: int,
+    categories: Mapping[str, Iterable[str]] | None = None,
 ) -> dict[str, Any]:
     """The OpenAPI 3 document of this service, as a dict ready for JSON.
 
@@ -74,17 +86,12 @@ def build_spec(
         operations={
             "post": {
                 "summary": "Score 1 to MAX_BATCH_SIZE records in one batch",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": PredictRequestSchema(max_batch_size=max_batch_size)
-                        }
-                    },
-                },
+                "requestBody": _body(
+                    PredictRequestSchema(max_batch_size=max_batch_size), max_content_length
+                ),
                 "responses": {
                     "200": _json(PredictResponseSchema, "One prediction per record, in order."),
-                    **_errors("400", "413", "415", "422", "503"),
+                    **_errors("400", "408", "413", "415", "422", "503"),
                 },
             }
         },
@@ -94,20 +101,15 @@ def build_spec(
         operations={
             "post": {
                 "summary": "Report the true outcomes of earlier predictions, by prediction id",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": FeedbackRequestSchema(max_batch_size=max_batch_size)
-                        }
-                    },
-                },
+                "requestBody": _body(
+                    FeedbackRequestSchema(max_batch_size=max_batch_size), max_content_length
+                ),
                 "responses": {
                     "200": _json(
                         FeedbackResponseSchema,
                         "How many items were stored; each refused one by index, with why.",
                     ),
-                    **_errors("400", "413", "415", "422", "503"),
+                    **_errors("400", "408", "413", "415", "422", "503"),
                 },
             }
         },

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from .errors import echoed
 from .evaluation import target_from_python, target_from_text
 from .feature_values import from_python, from_text
 from .features import FEATURES
@@ -108,16 +110,51 @@ def refuse_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for key, _ in pairs:  # one pass: a body of many keys costs linear time
             if key in seen:
-                shown = key if len(key) <= 100 else key[:100] + "..."
-                raise ValueError(f"the key {shown!r} appears twice in one object")
+                raise ValueError(f"the key {echoed(key)!r} appears twice in one object")
             seen.add(key)
     return record
 
 
+# Where a JSON text may spell a UTF-16 surrogate; only then are its strings looked at.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def parse_json(data: bytes | str) -> Any:
+    """JSON text as Python values; ValueError (RecursionError when nested too deep) unless it
+    is valid JSON in UTF-8 with no key repeated in one object and no lone surrogate.
+
+    json.loads takes a lone surrogate (``"\\ud800"``): a string no UTF-8 text, log line or
+    database column can hold, so it would fail far from here.
+    """
+    text = data.decode("utf-8") if isinstance(data, bytes) else data
+    value = json.loads(text, object_pairs_hook=refuse_repeated_keys)
+    if _SURROGATE_ESCAPE.search(text):
+        _refuse_lone_surrogates(value)
+    return value
+
+
+def _refuse_lone_surrogates(value: Any) -> None:
+    pending = [value]
+    while pending:  # a loop, not recursion: the depth is the client's
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str) and not item.isascii():
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(
+                    "a string holds a lone UTF-16 surrogate, which is not text"
+                ) from None
+
+
 def read_json_object(path: Path) -> dict[str, Any]:
-    """The JSON object a file holds; a key repeated in one object is refused."""
+    """The JSON object a file holds, read as ``parse_json`` reads a request body."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=refuse_repeated_keys)
+        data = parse_json(path.read_bytes())
     except (OSError, ValueError, RecursionError) as error:
         raise RecordsError(f"cannot read {path} as JSON: {error}") from None
     if not isinstance(data, dict):

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate
+from marshmallow import Schema, ValidationError, fields, pre_load, utils, validate
 
+from .errors import MAX_REPORTED_FIELDS, flatten_messages
 from .feature_values import MAX_CATEGORY_LENGTH, MAX_MAGNITUDE
 from .features import FEATURES
 from .predict import PredictionSchema
@@ -23,6 +24,12 @@ from .predict import PredictionSchema
 # ``validate=validate.Range(...)`` on its field.
 
 
+def _documented(limits: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``kwargs`` whose metadata states ``limits`` in /openapi.json (apispec copies OpenAPI
+    keywords from a field's metadata): the document shows every limit the service enforces."""
+    return {**kwargs, "metadata": {**limits, **kwargs.get("metadata", {})}}
+
+
 class JSONNumber(fields.Float):
     """A finite JSON number: strings such as "5.1", booleans, null, NaN and infinities fail."""
 
@@ -30,6 +37,10 @@ class JSONNumber(fields.Float):
         "not_number": "Must be a JSON number.",
         "out_of_range": f"Must be between -{MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}.",
     }
+
+    def __init__(self, **kwargs: Any) -> None:
+        limits = {"minimum": -MAX_MAGNITUDE, "maximum": MAX_MAGNITUDE}
+        super().__init__(**_documented(limits, kwargs))
 
     def _validated(self, value: Any) -> float:
         # marshmallow's Float also accepts numeric strings; the API takes numbers only.
@@ -72,6 +83,10 @@ class CategoryValue(fields.String):
         "length": f"Must be 1 to {MAX_CATEGORY_LENGTH} characters.",
     }
 
+    def __init__(self, **kwargs: Any) -> None:
+        limits = {"minLength": 1, "maxLength": MAX_CATEGORY_LENGTH}
+        super().__init__(**_documented(limits, kwargs))
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         if not 1 <= len(text) <= MAX_CATEGORY_LENGTH:
@@ -79,7 +94,51 @@ class CategoryValue(fields.String):
         return text
 
 
-class InstanceSchema(Schema):
+class RecordSchema(Schema):
+    """A JSON object of named fields. One with far more keys than it has fields is refused as
+    a whole: listing each unknown key of a body that is nothing but keys would cost more than
+    the answer can show (it lists MAX_REPORTED_FIELDS problems)."""
+
+    @pre_load
+    def refuse_crowded_object(self, data: Any, **_kwargs: Any) -> Any:
+        if isinstance(data, dict) and len(data) > len(self.fields) + MAX_REPORTED_FIELDS:
+            names = ", ".join(field.data_key or name for name, field in self.fields.items())
+            raise ValidationError(f"Has {len(data)} fields; send only these: {names}.")
+        return data
+
+
+class CheckedList(fields.List):
+    """A list whose items are checked in order until MAX_REPORTED_FIELDS problems are found.
+
+    The answer lists no more problems than that, so checking on would only cost time: a body
+    of a thousand bad records costs what one of a few does.
+    """
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list:
+        if not utils.is_collection(value):
+            raise self.make_error("invalid")
+        result = []
+        errors: dict[Any, Any] = {}
+        problems = 0
+        for index, item in enumerate(value):
+            try:
+                result.append(self.inner.deserialize(item, **kwargs))
+            except ValidationError as error:
+                errors[index] = error.messages
+                problems += len(flatten_messages(error.messages))
+                if problems >= MAX_REPORTED_FIELDS and index + 1 < len(value):
+                    stopped = (
+                        f"Checked items 0 to {index} of {len(value)}, then stopped: they hold "
+                        f"{problems} problems already."
+                    )
+                    errors = {"_schema": [stopped], **errors}
+                    break
+        if errors:
+            raise ValidationError(errors)
+        return result
+
+
+class InstanceSchema(RecordSchema):
     """One record to score: every feature the model was trained on, each of its type."""
 
     # Unknown keys are refused (marshmallow's default) with a message that lists the features,
@@ -126,7 +185,7 @@ class PredictRequestSchema(BatchRequestSchema):
         "type": "Must be a JSON object with an 'instances' array."
     }
 
-    instances = fields.List(
+    instances = CheckedList(
         fields.Nested(InstanceSchema),
         required=True,
         validate=validate.Length(min=1, error="Send at least one instance."),
@@ -134,7 +193,7 @@ class PredictRequestSchema(BatchRequestSchema):
     )
 
 
-class FeedbackItemSchema(Schema):
+class FeedbackItemSchema(RecordSchema):
     """The true outcome of one prediction, learned later."""
 
     id = fields.String(
@@ -160,7 +219,7 @@ class FeedbackRequestSchema(BatchRequestSchema):
         "type": "Must be a JSON object with a 'feedback' array."
     }
 
-    feedback = fields.List(
+    feedback = CheckedList(
         fields.Nested(FeedbackItemSchema),
         required=True,
         validate=validate.Length(min=1, error="Send at least one feedback item."),

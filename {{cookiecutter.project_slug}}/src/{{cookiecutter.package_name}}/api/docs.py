@@ -42,7 +42,9 @@ def openapi_document() -> dict[str, Any]:
     built: tuple[int | None, dict[str, Any]] | None = current_app.extensions.get("openapi")
     if built is None or built[0] != version:
         categories = {} if current is None else current.allowed_values
-        built = (version, build_spec(current_app.config["SETTINGS"].max_batch_size, categories))
+        settings = current_app.config["SETTINGS"]
+        document = build_spec(settings.max_batch_size, settings.max_content_length, categories)
+        built = (version, document)
         current_app.extensions["openapi"] = built
     return built[1]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from typing import Any
@@ -13,7 +12,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..errors import ApiError
 from ..monitoring import monitor
-from ..records import refuse_repeated_keys
+from ..records import parse_json
 from ..schemas import PredictRequestSchema
 from ..serving import (
     UnknownCategoryError,
@@ -27,17 +26,29 @@ bp = Blueprint("predictions", __name__)
 
 
 def body_bytes() -> bytes:
-    """The request body, refused with 413 over MAX_CONTENT_LENGTH however it was sent."""
-    body = request.get_data(cache=False)
+    """The request body: 413 over MAX_CONTENT_LENGTH however it was sent, 400 if it cannot be
+    read as framed (a bad chunk size, chunks shorter than they say, a body cut short)."""
     limit = request.max_content_length
     # A chunked body (no Content-Length) is cut at the limit without an error: look for more.
     chunked = request.content_length is None
-    if (
-        chunked
-        and limit is not None
-        and len(body) >= limit
-        and request.environ["wsgi.input"].read(1)
-    ):
+    try:
+        body = request.get_data(cache=False)
+        too_large = (
+            chunked
+            and limit is not None
+            and len(body) >= limit
+            and bool(request.environ["wsgi.input"].read(1))
+        )
+    except RequestEntityTooLarge:
+        raise
+    except Exception:  # the server's reader refuses the framing; its error names its internals
+        raise ApiError(
+            400,
+            "malformed_body",
+            "The request body could not be read as sent: its chunked encoding is invalid, or "
+            "it ended before the length it announced.",
+        ) from None
+    if too_large:
         raise RequestEntityTooLarge()
     return body
 
@@ -51,7 +62,7 @@ def json_body() -> Any:
             "Send the body as JSON with the header Content-Type: application/json.",
         )
     try:
-        return json.loads(body_bytes(), object_pairs_hook=refuse_repeated_keys)
+        return parse_json(body_bytes())
     except (ValueError, RecursionError) as error:
         raise ApiError(400, "malformed_json", f"The body is not valid JSON: {error}.") from None
 
