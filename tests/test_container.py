@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from bakery import TEMPLATE
+from bakery import TEMPLATE, run
 from combos import DEFAULT, Combo
 from http_client import request, wait_for
 from podman import BASE_PYTHON, Podman, missing_tools
 from report import say
-from served import free_port
+from served import Installed, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -216,6 +216,26 @@ def test_cold_start_to_ready_with_port_and_store_moved(
     ) as (name, _, seconds):
         say(pytestconfig, "container", f"cold start to /readyz 200: {seconds:.1f} s")
         podman("healthcheck", "run", name)
+
+
+def test_a_store_registered_on_the_host_by_another_user_is_served(
+    podman: Podman, image: str, install: Callable[[Combo], Installed], tmp_path: Path
+) -> None:
+    """The README's way: register on the host (here as root, with a umask that keeps files
+    private), mount the store read-only, serve it as the image's own user."""
+    installed = install(DEFAULT)
+    store = tmp_path / "host-store"
+    run([str(installed.command), "train-example"], env=installed.env(store), umask=0o077)
+    log = ("--env", "DATABASE_URL=sqlite:////tmp/prediction-log.sqlite3")
+    with podman.serving(image, *HARDENED, *log, "--volume", f"{store}:/models:ro") as (
+        name,
+        port,
+        _,
+    ):
+        assert podman("exec", name, "id", "-u").strip() == str(SERVICE_UID)
+        answer = request(port, "POST", "/v1/predict", {"instances": [INSTANCE]})
+        assert answer.status == 200
+        assert answer.headers["x-model-version"] == "1"
 
 
 def test_immutable_image_serves_the_store_copied_in(

@@ -87,7 +87,7 @@ def make_app(store_root: Path) -> Iterator[Callable[..., Flask]]:
     yield make
     for app in apps:  # write what is queued and release the database, as a worker's exit does
         if app.extensions["prediction_log"] is not None:
-            app.extensions["prediction_log"].close()
+            app.extensions["prediction_log"].close(timeout=3)
 
 
 @pytest.fixture

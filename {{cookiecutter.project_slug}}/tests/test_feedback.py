@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from {{ cookiecutter.package_name }}.prediction_log import ALREADY_LABELLED, UNKNOWN_ID
+from {{ cookiecutter.package_name }}.prediction_log import (
+    ALREADY_LABELLED,
+    UNKNOWN_ID,
+    PredictionLog,
+    issued_at,
+    new_id_prefix,
+)
 
 
 @pytest.fixture
@@ -111,3 +118,51 @@ def test_without_the_prediction_log_feedback_is_a_503_saying_why(
     assert response.status_code == 503
     assert "PREDICTION_LOG=false" in response.get_json()["error"]["message"]
     assert client.get("/v1/monitoring").get_json()["prediction_log"] is None
+
+
+def test_an_id_tells_when_it_was_issued() -> None:
+    before = datetime.now(UTC) - timedelta(milliseconds=1)
+    issued = issued_at(f"{new_id_prefix()}-7")
+    assert issued is not None
+    assert before <= issued <= datetime.now(UTC)
+    assert issued_at("no-such-prediction") is None
+
+
+def test_feedback_that_overtakes_its_prediction_waits_for_it(
+    make_app: Callable[..., Flask], database_url: str, records: list[dict[str, Any]]
+) -> None:
+    """Another worker answered the prediction and has not written its row yet."""
+    app = make_app(DATABASE_URL=database_url)
+    client = app.test_client()
+    log: PredictionLog = app.extensions["prediction_log"]
+    answer = predicted(client, records[:1])[0]
+    assert log.flush()
+    early_id = f"{new_id_prefix()}-0"  # issued elsewhere a moment ago, still queued there
+    stale_id = f"{(int(new_id_prefix()[:12], 16) - 3_600_000):012x}{'0' * 20}-0"
+    items = [
+        {"id": early_id, "actual": outcome(answer)},
+        {"id": stale_id, "actual": outcome(answer)},
+        {"id": early_id, "actual": outcome(answer)},
+    ]
+    body = client.post("/v1/feedback", json={"feedback": items}).get_json()
+    assert body["stored"] == 1
+    assert [(item["index"], item["problem"]) for item in body["rejected"]] == [
+        (1, UNKNOWN_ID),
+        (2, ALREADY_LABELLED),
+    ]
+    assert log.resolve_pending_feedback() == 0  # its prediction is not written yet
+    row = {
+        "id": early_id,
+        "created_at": datetime.now(UTC),
+        "model_name": "other-worker",
+        "model_version": 1,
+        "request_id": "r",
+        "inputs": records[0],
+        "output": {key: value for key, value in answer.items() if key != "id"},
+        "latency_ms": 1.0,
+    }
+    log.record([row])
+    assert log.flush()
+    assert log.resolve_pending_feedback() == 1
+    labelled = log.labelled(datetime.now(UTC) - timedelta(hours=1))
+    assert [version for version, _, _ in labelled] == [1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -55,21 +56,32 @@ def test_native_threads_are_limited_unless_set(load_config: Callable[..., Module
     assert os.environ["MKL_NUM_THREADS"] == "4"
 
 
-def test_bad_setting_exits_with_its_name(load_config: Callable[..., ModuleType]) -> None:
+def refusal(capsys: pytest.CaptureFixture[str]) -> dict:
+    """The one JSON log line gunicorn_conf wrote as it refused to start."""
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    assert len(lines) == 1, lines
+    assert lines[0]["level"] == "CRITICAL"
+    return lines[0]
+
+
+def test_bad_setting_exits_with_one_json_line_naming_it(
+    load_config: Callable[..., ModuleType], capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as exit_:
         load_config(WEB_CONCURRENCY="lots")
-    assert str(exit_.value).startswith("configuration error: WEB_CONCURRENCY='lots'")
+    assert exit_.value.code == 1
+    assert refusal(capsys)["message"].startswith("configuration error: WEB_CONCURRENCY='lots'")
 
 
 def test_a_runtime_dir_others_can_write_is_refused(
-    load_config: Callable[..., ModuleType], tmp_path: Path
+    load_config: Callable[..., ModuleType], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     shared = tmp_path / "shared"
     shared.mkdir()
     shared.chmod(0o777)
-    with pytest.raises(SystemExit) as exit_:
+    with pytest.raises(SystemExit):
         load_config(RUNTIME_DIR=str(shared))
-    assert "must belong to this user and not be writable by others" in str(exit_.value)
+    assert "must belong to this user and not be writable by others" in refusal(capsys)["message"]
 
 
 def test_metrics_directory_is_the_instance_s_own_and_emptied(

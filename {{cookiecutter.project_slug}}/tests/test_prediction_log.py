@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -152,3 +155,16 @@ def test_close_writes_what_is_queued(database_url: str) -> None:
     reader = PredictionLog(database_url)
     assert reader.counts(NOW - timedelta(minutes=1)) == {1: 200}
     reader.close()
+
+
+def test_the_sqlite_log_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    """It holds every input the service was sent."""
+    new, existing = tmp_path / "new.sqlite3", tmp_path / "existing.sqlite3"
+    existing.touch(mode=0o644)
+    os.chmod(existing, 0o644)
+    for path in (new, existing):
+        log = PredictionLog(f"sqlite:///{path}")
+        assert log.create_schema()
+        log.close()
+        assert stat.S_IMODE(path.stat().st_mode) & 0o007 == 0, path
+    assert stat.S_IMODE(new.stat().st_mode) == 0o600

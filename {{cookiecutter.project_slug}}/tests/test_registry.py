@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import itertools
 import json
 import multiprocessing
+import os
+import shutil
+import stat
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -84,6 +88,50 @@ def test_concurrent_registrations_get_distinct_versions(store: ModelStore) -> No
     assert sorted(versions) == [2, 3, 4, 5]
     for version in versions:
         store.verify(version)
+
+
+def test_a_version_is_readable_by_every_user_whatever_the_umask(tmp_path: Path) -> None:
+    # The image's service user reads stores registered from the host by someone else.
+    previous = os.umask(0o077)
+    try:
+        store = ModelStore(tmp_path / "models", "model")
+        version = train_example(store)
+        store.promote(version)
+    finally:
+        os.umask(previous)
+    folder = store.version_dir(version)
+    for path in [store.root, store.directory, folder, *folder.rglob("*")]:
+        expected = 0o755 if path.is_dir() else 0o644
+        assert stat.S_IMODE(path.stat().st_mode) == expected, path
+    assert stat.S_IMODE((store.directory / REGISTRY_FILE).stat().st_mode) == 0o644
+
+
+NO_SPACE = os.strerror(errno.ENOSPC)
+
+
+@pytest.mark.parametrize(
+    "fail",
+    [
+        lambda folder: OSError(errno.ENOSPC, NO_SPACE, str(folder / "sub" / "model.bin")),
+        lambda folder: shutil.Error(
+            [("/src/model.bin", str(folder / "sub" / "model.bin"), f"[Errno 28] {NO_SPACE}: 'x'")]
+        ),
+    ],
+    ids=["OSError", "shutil.Error from copytree"],
+)
+def test_a_full_disk_names_the_file_as_the_store_would_hold_it(
+    store: ModelStore, fail: Callable[[Path], OSError]
+) -> None:
+    def write_artifact(folder: Path) -> None:
+        raise fail(folder)
+
+    with pytest.raises(StoreError) as error:
+        store.register(write_artifact, {})
+    assert str(error.value) == (
+        f"cannot write {store.name}/<new version>/sub/model.bin in the model store "
+        f"{store.root}: {NO_SPACE}"
+    )
+    assert not [path for path in store.directory.iterdir() if path.name.startswith(".staging")]
 
 
 def test_load_gives_a_working_model(store: ModelStore) -> None:

@@ -29,20 +29,29 @@ for _variable in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_T
     os.environ.setdefault(_variable, "1")
 {%- endif %}
 
-import sys  # noqa: E402 - after the thread limits, on purpose
+import logging  # noqa: E402 - after the thread limits, on purpose
+import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from gunicorn.arbiter import Arbiter  # noqa: E402
 from gunicorn.workers.base import Worker  # noqa: E402
 
 from {{ cookiecutter.package_name }}.config import ConfigError, ServerSettings, Settings  # noqa: E402
-from {{ cookiecutter.package_name }}.logs import logging_config  # noqa: E402
+from {{ cookiecutter.package_name }}.logs import configure_logging, logging_config  # noqa: E402
+
+
+def _refuse_to_start(problem: str) -> None:
+    """Stop before gunicorn starts, with one JSON log line naming the problem."""
+    configure_logging()
+    logging.getLogger("gunicorn.error").critical(f"configuration error: {problem}")
+    sys.exit(1)
+
 
 try:
     _server = ServerSettings.from_env()
     _app = Settings.from_env()  # checked here too, so a bad one stops start-up in one line
 except ConfigError as error:
-    sys.exit(f"configuration error: {error}")
+    _refuse_to_start(str(error))
 
 bind = f"{_server.host}:{_server.port}"
 workers = _server.web_concurrency
@@ -83,9 +92,9 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 _server.runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
 _runtime = _server.runtime_dir.stat()
 if _runtime.st_uid != os.getuid() or _runtime.st_mode & 0o022:
-    sys.exit(
-        f"configuration error: RUNTIME_DIR={str(_server.runtime_dir)!r} must belong to this user "
-        "and not be writable by others; remove it or choose another"
+    _refuse_to_start(
+        f"RUNTIME_DIR={str(_server.runtime_dir)!r} must belong to this user and not be writable "
+        "by others; remove it or choose another"
     )
 control_socket = str(_server.runtime_dir / "gunicorn.ctl")
 # Prometheus' multiprocess mode: each worker writes its samples to files in this directory and a

@@ -110,14 +110,22 @@ PREDICTION_LOG_WRITTEN = Counter(
 )
 PREDICTION_LOG_DROPPED = Counter(
     "prediction_log_dropped_records",
-    "Predictions not written to the prediction log, by reason: queue_full or write_failed.",
+    "Predictions not written to the prediction log, by reason: queue_full (the database was "
+    "slower than the traffic, or out of reach for long), write_failed (it refused the rows) or "
+    "shutdown (still queued when a worker stopped).",
     ["reason"],
+)
+PREDICTION_LOG_UP = Gauge(
+    "prediction_log_up",
+    "1 while every worker's prediction log database takes what is asked of it, 0 while one's "
+    "is out of reach (predictions go on; their rows wait in the queue).",
+    multiprocess_mode="livemin",
 )
 FEEDBACK_ITEMS = Counter(
     "feedback_items", "Feedback items received, by outcome: stored or rejected.", ["outcome"]
 )
 # Exported at 0 from the start, so that rates and alerts have a series before the first event.
-for _reason in ("queue_full", "write_failed"):
+for _reason in ("queue_full", "write_failed", "shutdown"):
     PREDICTION_LOG_DROPPED.labels(_reason)
 for _outcome in ("stored", "rejected"):
     FEEDBACK_ITEMS.labels(_outcome)

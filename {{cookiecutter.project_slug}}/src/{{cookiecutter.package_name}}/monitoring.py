@@ -11,7 +11,9 @@ prediction log that all workers share:
 - accuracy (or MAE and RMSE) per version, over the feedback received in ACCURACY_WINDOW;
 - the memory and CPU time of the worker and of gunicorn's master.
 
-The same reports answer ``GET /v1/monitoring`` and ``monitor report``.
+``GET /v1/monitoring`` answers the report the thread last computed (each costs queries over
+the log: callers must not be able to make the service compute one per request); ``monitor
+report`` computes its own.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from .evaluation import metrics as quality_metrics
 from .features import FEATURES
 from .metrics import BATCH_SIZE, DRIFT, DRIFT_RECORDS, refresh_resources, watch_master
 from .outcome_metrics import HOLDOUT, QUALITY, observe_predictions
-from .prediction_log import PredictionLog, safe_url
+from .prediction_log import PredictionLog, PredictionLogUnavailableError, public_url, safe_url
 from .registry import LoadedVersion, ModelStore, StoreError
 from .serving import ModelHolder
 
@@ -104,6 +106,9 @@ class Monitor:
         self._quality_versions: set[str] = set()
         self._lock = threading.Lock()
         self._thread_pid: int | None = None
+        #: The last report computed, and when (time.monotonic()).
+        self._latest: tuple[float, dict[str, Any]] | None = None
+        self._computing = threading.Lock()
 
     def observe(
         self,
@@ -167,13 +172,39 @@ class Monitor:
             time.sleep(self.settings.monitor_interval_seconds)
             try:
                 self.update()
-            except Exception:  # the monitor must outlive any surprise, a database outage too
+            except PredictionLogUnavailableError:
+                refresh_resources()  # the log said so once; the gauges keep their last values
+            except Exception:  # the monitor must outlive any surprise
                 logger.exception("monitoring update failed; the gauges keep their last values")
+
+    def latest_report(self) -> dict[str, Any]:
+        """What /v1/monitoring answers: the last report, while younger than
+        MONITOR_INTERVAL_SECONDS; else one computed now, by one caller at a time (the others
+        wait and share it). With MONITOR_INTERVAL_SECONDS=0 every call computes one.
+
+        Raises PredictionLogUnavailableError while the log's database is out of reach.
+        """
+        max_age = self.settings.monitor_interval_seconds
+        latest = self._latest
+        if latest is not None and time.monotonic() - latest[0] < max_age:
+            return latest[1]
+        with self._computing:
+            latest = self._latest
+            if latest is not None and max_age and time.monotonic() - latest[0] < max_age:
+                return latest[1]  # computed by the caller we waited for
+            return self._compute()
+
+    def _compute(self) -> dict[str, Any]:
+        if self.log is not None:
+            self.log.resolve_pending_feedback()  # feedback that came before its prediction
+        report = self.report()
+        self._latest = (time.monotonic(), report)
+        return report
 
     def update(self) -> dict[str, Any]:
         """Recompute everything, set the gauges, warn of drift; return the report."""
         refresh_resources()
-        report = self.report()
+        report = self._compute()
         drift = report.get("drift") or {}
         scores = {name: item["psi"] for name, item in drift.get("features", {}).items()}
         DRIFT_RECORDS.set(drift.get("records", 0))
@@ -216,11 +247,19 @@ class Monitor:
                 )
 
     def report(self, now: datetime | None = None) -> dict[str, Any]:
-        """Drift of the served version and accuracy per version, from the prediction log."""
+        """Drift of the served version and accuracy per version, from the prediction log.
+
+        Raises PredictionLogUnavailableError while the log's database is out of reach.
+        """
         now = now or datetime.now(UTC)
         settings = self.settings
         if self.log is None:
-            return {"prediction_log": None, "drift": None, "quality": None}
+            return {
+                "prediction_log": None,
+                "computed_at": now.isoformat(timespec="seconds"),
+                "drift": None,
+                "quality": None,
+            }
         current = self.holder.current
         drift: dict[str, Any] | None = None
         if current is not None:
@@ -240,7 +279,8 @@ class Monitor:
             }
         since = now - settings.accuracy_window
         return {
-            "prediction_log": safe_url(self.log.url),
+            "prediction_log": public_url(self.log.url, settings.model_store),
+            "computed_at": now.isoformat(timespec="seconds"),
             "drift": drift,
             "quality": {
                 "window": format_duration(settings.accuracy_window),
@@ -293,6 +333,6 @@ def init_app(app: Flask, settings: Settings, holder: ModelHolder) -> None:
     log = None
     if settings.prediction_log:
         log = PredictionLog(settings.database_url, queue_size=settings.prediction_log_queue_size)
-        log.create_schema()
+        log.create_schema()  # False if its database is out of reach: the service starts anyway
     app.extensions["prediction_log"] = log
     app.extensions["monitor"] = Monitor(settings, holder, log)

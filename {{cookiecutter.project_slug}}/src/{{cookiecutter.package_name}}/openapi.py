@@ -119,7 +119,10 @@ def build_spec(
         operations={
             "get": {
                 "summary": "Input drift and accuracy over time, from the prediction log",
-                "responses": {"200": _json(MonitoringReportSchema, "Computed now.")},
+                "responses": {
+                    "200": _json(MonitoringReportSchema, "As the monitor last computed it."),
+                    **_errors("503"),
+                },
             }
         },
     )

@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -190,6 +191,14 @@ def copy_hashing(source: Path, destination: Path) -> str:
         return _copy_hashing(reader, writer)
 
 
+def _make_readable(directory: Path) -> None:
+    """Let every user read a version, whatever the umask or the copied folders' modes were:
+    the service may run as another user than the one who registered it (the image's)."""
+    for path in [directory, *directory.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(0o755 if path.is_dir() else 0o644)
+
+
 def version_digest(files: dict[str, str]) -> str:
     """One sha256 for a whole version: over each file's path and digest, in path order."""
     lines = "".join(f"{name}\0{digest}\n" for name, digest in sorted(files.items()))
@@ -319,11 +328,11 @@ class ModelStore:
         The folder only appears under its number once complete, so a reader never sees a
         half-written version; two commands registering at once get different numbers.
         """
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self._make_directory()
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.directory))
         try:
-            staging.chmod(0o755)  # readable by a service running as another user
             write_artifact(staging)
+            _make_readable(staging)
             files = hash_files(staging)
             if not files:
                 raise StoreError("the artifact wrote no files")
@@ -341,10 +350,26 @@ class ModelStore:
             with self._lock():
                 version = max(self._numbered_folders(), default=0) + 1
                 staging.rename(self.version_dir(version))
+        except OSError as error:  # a full disk, most often: say where, in the store's terms
+            shutil.rmtree(staging, ignore_errors=True)
+            raise StoreError(self._write_problem(error, staging)) from None
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return version
+
+    def _write_problem(self, error: OSError, staging: Path) -> str:
+        """Why a new version could not be written, naming the file as the version holds it
+        (not the staging folder's temporary path)."""
+        file: Any = error.filename
+        reason = error.strerror or str(error)
+        if isinstance(error, shutil.Error) and error.args and isinstance(error.args[0], list):
+            _source, file, why = error.args[0][0]  # copytree gathers (source, copy, why)
+            reason = re.sub(r"^\[Errno \d+\] ([^:]*).*$", r"\1", str(why))
+        where = f"{self.name}/<new version>"
+        if file and Path(file).is_relative_to(staging):
+            where += f"/{Path(file).relative_to(staging).as_posix()}"
+        return f"cannot write {where} in the model store {self.root}: {reason}"
 
     # Aliases and history ----------------------------------------------------------------
 
@@ -449,10 +474,17 @@ class ModelStore:
             return []
         return [int(p.name) for p in self.directory.iterdir() if p.name.isdigit() and p.is_dir()]
 
+    def _make_directory(self) -> None:
+        """The model's folder (and the store's), made readable by every user if made here."""
+        missing = [path for path in (self.directory, *self.directory.parents) if not path.exists()]
+        self.directory.mkdir(parents=True, exist_ok=True)
+        for path in missing:
+            path.chmod(0o755)
+
     @contextmanager
     def _lock(self) -> Iterator[None]:
         """Serialise changes across processes: version numbers and registry.json."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self._make_directory()
         lock = FileLock(self.directory / LOCK_FILE, timeout=LOCK_TIMEOUT_SECONDS)
         try:
             lock.acquire()

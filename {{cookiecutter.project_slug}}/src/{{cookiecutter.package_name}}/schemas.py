@@ -292,6 +292,10 @@ class MonitoringReportSchema(Schema):
     prediction_log = fields.String(
         allow_none=True, metadata={"description": "The log's database; null when it is off."}
     )
+    computed_at = fields.String(
+        required=True,
+        metadata={"description": "When the monitor computed it (MONITOR_INTERVAL_SECONDS)."},
+    )
     drift = fields.Dict(
         allow_none=True,
         metadata={

@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, g
 from ..errors import ApiError
 from ..evaluation import outcome_problem
 from ..metrics import FEEDBACK_ITEMS
-from ..prediction_log import PredictionLog
+from ..prediction_log import UNAVAILABLE_MESSAGE, PredictionLog, PredictionLogUnavailableError
 from ..schemas import FeedbackRequestSchema
 from .predictions import json_body
 
@@ -43,7 +43,10 @@ def feedback_view() -> dict:
         if (problem := outcome_problem(item["actual"])) is not None
     }
     candidates = [index for index in range(len(items)) if index not in problems]
-    refused = log.add_feedback([(items[i]["id"], items[i]["actual"]) for i in candidates])
+    try:
+        refused = log.add_feedback([(items[i]["id"], items[i]["actual"]) for i in candidates])
+    except PredictionLogUnavailableError:
+        raise ApiError(503, "prediction_log_unavailable", UNAVAILABLE_MESSAGE) from None
     problems.update({candidates[position]: problem for position, problem in refused.items()})
     rejected = [
         {"index": index, "id": items[index]["id"], "problem": problem}

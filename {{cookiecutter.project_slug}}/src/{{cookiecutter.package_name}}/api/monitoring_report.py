@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from ..errors import ApiError
 from ..monitoring import monitor
+from ..prediction_log import UNAVAILABLE_MESSAGE, PredictionLogUnavailableError
 
 bp = Blueprint("monitoring_report", __name__)
 
 
 @bp.get("/v1/monitoring")
 def monitoring_report() -> dict:
-    """What the drift and accuracy gauges show, computed now from the prediction log."""
-    return monitor().report()
+    """What the drift and accuracy gauges show, as the monitor last computed it."""
+    try:
+        return monitor().latest_report()
+    except PredictionLogUnavailableError:
+        raise ApiError(503, "prediction_log_unavailable", UNAVAILABLE_MESSAGE) from None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 from flask import Blueprint, current_app, g, request
@@ -12,6 +11,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..errors import ApiError
 from ..monitoring import monitor
+from ..prediction_log import new_id_prefix
 from ..records import parse_json
 from ..schemas import PredictRequestSchema
 from ..serving import (
@@ -87,7 +87,7 @@ def predict_view() -> dict:
     except UnknownCategoryError as error:
         raise ValidationError(error.problems) from None  # answered like any invalid field
     # One id prefix per request, one suffix per record: ids stay unique and cheap to make.
-    prefix = uuid.uuid4().hex
+    prefix = new_id_prefix()
     try:
         answers = score(loaded.model, instances)
     except UnscorableRecordsError as error:
