@@ -67,6 +67,7 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
                 "test_health.py",
                 "test_hostile_bodies.py",
                 "test_live_swap.py",
+                "test_log_outage.py",
                 "test_logs.py",
                 "test_metrics.py",
                 "test_notebook.py",
