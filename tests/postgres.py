@@ -1,7 +1,7 @@
 """A throwaway PostgreSQL server on a loopback port, from the Debian package, for the tests.
 
-initdb refuses to run as root, so the cluster belongs to the ``postgres`` user when the tests
-run as root. The server is stopped by its data directory (pg_ctl), never by name.
+Started as the ``postgres`` user when the tests run as root. The server is stopped by its data
+directory (pg_ctl), never by name; a test may stop it and start it again (an outage).
 """
 
 from __future__ import annotations
@@ -31,35 +31,63 @@ def _as_owner(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
+class PostgresServer:
+    """One server with one empty database, ``test``, at ``url`` (SQLAlchemy's form)."""
+
+    def __init__(self, directory: Path, binaries: Path) -> None:
+        self.directory = directory
+        self.binaries = binaries
+        self.port = free_port()
+        self.url = f"postgresql+psycopg://{USER}:{PASSWORD}@127.0.0.1:{self.port}/test"
+        self._pg_ctl = [str(binaries / "pg_ctl"), "-D", str(directory / "data"), "-w"]
+
+    def create(self) -> None:
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres")
+        (self.directory / "pw").write_text(PASSWORD + "\n")
+        run(
+            _as_owner(
+                [
+                    *(str(self.binaries / "initdb"), "-D", str(self.directory / "data")),
+                    *("-U", USER, f"--pwfile={self.directory / 'pw'}"),
+                    *("--auth=scram-sha-256", "--no-sync"),
+                ]
+            )
+        )
+        self.start()
+        env = {**os.environ, "PGPASSWORD": PASSWORD}
+        createdb = [str(self.binaries / "createdb"), "-h", "127.0.0.1", "-p", str(self.port)]
+        run([*createdb, "-U", USER, "test"], env=env)
+
+    def start(self) -> None:
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.directory} -c fsync=off"
+        log = str(self.directory / "log")
+        run(_as_owner([*self._pg_ctl, "-l", log, "-o", options, "start"]))
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop it: ``fast`` closes the connections; ``immediate`` is a crash."""
+        subprocess.run(
+            _as_owner([*self._pg_ctl, "-m", mode, "stop"]), capture_output=True, timeout=60
+        )
+
+
 @contextmanager
-def postgres_database() -> Iterator[str]:
-    """Start a server with one empty database; yield its SQLAlchemy URL; stop it."""
+def postgres_server() -> Iterator[PostgresServer]:
+    """Start a server with one empty database; yield it; stop it and remove its files."""
     binaries = server_binaries()
     if binaries is None:
         raise RuntimeError("PostgreSQL is not installed (Debian: apt-get install postgresql)")
-    directory = Path(tempfile.mkdtemp(prefix="test-postgres-"))
-    data, port = directory / "data", free_port()
-    if os.geteuid() == 0:
-        shutil.chown(directory, "postgres")
-    (directory / "pw").write_text(PASSWORD + "\n")
-    run(
-        _as_owner(
-            [
-                *(str(binaries / "initdb"), "-D", str(data), "-U", USER),
-                *(f"--pwfile={directory / 'pw'}", "--auth=scram-sha-256", "--no-sync"),
-            ]
-        )
-    )
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {directory} -c fsync=off"
-    pg_ctl = [str(binaries / "pg_ctl"), "-D", str(data), "-w"]
-    run(_as_owner([*pg_ctl, "-l", str(directory / "log"), "-o", options, "start"]))
+    server = PostgresServer(Path(tempfile.mkdtemp(prefix="test-postgres-")), binaries)
     try:
-        env = {**os.environ, "PGPASSWORD": PASSWORD}
-        run(
-            [str(binaries / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", USER, "test"],
-            env=env,
-        )
-        yield f"postgresql+psycopg://{USER}:{PASSWORD}@127.0.0.1:{port}/test"
+        server.create()
+        yield server
     finally:
-        subprocess.run(_as_owner([*pg_ctl, "-m", "fast", "stop"]), capture_output=True, timeout=60)
-        shutil.rmtree(directory, ignore_errors=True)
+        server.stop()
+        shutil.rmtree(server.directory, ignore_errors=True)
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """Start a server with one empty database; yield its SQLAlchemy URL; stop it."""
+    with postgres_server() as server:
+        yield server.url

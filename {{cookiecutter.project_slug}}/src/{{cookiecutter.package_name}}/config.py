@@ -102,6 +102,9 @@ class _AppEnvironment(_EnvironmentSchema):
     max_batch_size = fields.Integer(
         data_key="MAX_BATCH_SIZE", load_default=1000, validate=validate.Range(min=1, max=100_000)
     )
+    predict_timeout = fields.Float(
+        data_key="PREDICT_TIMEOUT", load_default=10.0, validate=validate.Range(0, 3600)
+    )
     max_content_length = fields.Integer(
         data_key="MAX_CONTENT_LENGTH", load_default=1024 * 1024, validate=validate.Range(min=1024)
     )
@@ -178,6 +181,8 @@ class Settings:
     model_poll_seconds: float
     allow_library_mismatch: bool
     max_batch_size: int
+    #: Seconds a request waits for the model before it answers 504; 0 waits for ever.
+    predict_timeout: float
     max_content_length: int
     log_level: str
     gunicorn_access_log: bool

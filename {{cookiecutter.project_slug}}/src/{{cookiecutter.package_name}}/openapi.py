@@ -34,6 +34,7 @@ _ERRORS = {
     "422": "The body failed validation; `fields` names each problem by path.",
     "503": "Not available yet or here (no verified model loaded, or no prediction log); "
     "the message says why.",
+    "504": "The model gave no answer within PREDICT_TIMEOUT.",
 }
 
 
@@ -91,7 +92,7 @@ def build_spec(
                 ),
                 "responses": {
                     "200": _json(PredictResponseSchema, "One prediction per record, in order."),
-                    **_errors("400", "408", "413", "415", "422", "503"),
+                    **_errors("400", "408", "413", "415", "422", "503", "504"),
                 },
             }
         },

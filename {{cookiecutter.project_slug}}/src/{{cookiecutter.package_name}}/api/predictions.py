@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, g, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ..deadlines import Deadline, DeadlineExceededError
 from ..errors import ApiError
 from ..monitoring import monitor
 from ..prediction_log import new_id_prefix
@@ -74,6 +75,7 @@ def _build_schema(state: Any) -> None:
     state.app.extensions["predict_request_schema"] = PredictRequestSchema(
         max_batch_size=settings.max_batch_size
     )
+    state.app.extensions["predict_deadline"] = Deadline(settings.predict_timeout)
 
 
 @bp.post("/v1/predict")
@@ -88,8 +90,15 @@ def predict_view() -> dict:
         raise ValidationError(error.problems) from None  # answered like any invalid field
     # One id prefix per request, one suffix per record: ids stay unique and cheap to make.
     prefix = new_id_prefix()
+    deadline: Deadline = current_app.extensions["predict_deadline"]
     try:
-        answers = score(loaded.model, instances)
+        answers = deadline.run(score, loaded.model, instances)
+    except DeadlineExceededError as error:
+        message = (
+            f"The model gave no answer within {error.seconds:g} s (PREDICT_TIMEOUT); the "
+            "prediction was abandoned."
+        )
+        raise ApiError(504, "prediction_timeout", message) from None
     except UnscorableRecordsError as error:
         problem = "The model gave no finite prediction for this record: are its values sensible?"
         fields = {f"instances.{index}": [problem] for index in error.indices}

@@ -1,0 +1,73 @@
+"""A slow model: the client gets 504 after PREDICT_TIMEOUT, the service goes on serving."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from prometheus_client import REGISTRY
+
+from {{ cookiecutter.package_name }} import serving
+from {{ cookiecutter.package_name }}.deadlines import Deadline, DeadlineExceededError
+
+
+@pytest.fixture
+def slow_model(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], threading.Event]]:
+    """Call it to make every prediction from then on wait until the event it returns is set
+    (at the latest at the end of the test)."""
+    release = threading.Event()
+    fast = serving.predict
+
+    def predict(model: Any, instances: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        release.wait(timeout=30)
+        return fast(model, instances)
+
+    def slow_down() -> threading.Event:
+        monkeypatch.setattr(serving, "predict", predict)
+        return release
+
+    yield slow_down
+    release.set()
+
+
+def test_a_slow_prediction_is_a_504_after_predict_timeout(
+    make_app: Callable[..., Flask],
+    instance: dict[str, Any],
+    slow_model: Callable[[], threading.Event],
+) -> None:
+    client = make_app(PREDICT_TIMEOUT="0.3").test_client()  # loaded and warmed up: fast
+    release = slow_model()
+    labels = {"endpoint": "/v1/predict", "method": "POST", "status": "504", "model_version": "1"}
+    before = REGISTRY.get_sample_value("http_requests_total", labels) or 0
+    started = time.monotonic()
+    response = client.post("/v1/predict", json={"instances": [instance]})
+    waited = time.monotonic() - started
+    assert response.status_code == 504
+    error = response.get_json()["error"]
+    assert error["code"] == "prediction_timeout"
+    assert "PREDICT_TIMEOUT" in error["message"]
+    assert response.get_json()["request_id"] == response.headers["X-Request-ID"]
+    assert 0.3 <= waited < 10  # the deadline, not the model's 30 s
+    assert REGISTRY.get_sample_value("http_requests_total", labels) == before + 1
+    release.set()  # the model is fast again: the service answers as before
+    assert client.post("/v1/predict", json={"instances": [instance]}).status_code == 200
+
+
+def test_the_call_runs_with_the_request_s_context() -> None:
+    from {{ cookiecutter.package_name }}.logs import request_id_var
+
+    token = request_id_var.set("abc")
+    try:
+        assert Deadline(5).run(request_id_var.get) == "abc"
+    finally:
+        request_id_var.reset(token)
+
+
+def test_no_deadline_runs_in_the_caller_s_thread() -> None:
+    assert Deadline(0).run(threading.get_ident) == threading.get_ident()
+    with pytest.raises(DeadlineExceededError, match=r"no answer within 0\.05 s"):
+        Deadline(0.05).run(time.sleep, 1)
