@@ -15,7 +15,10 @@ from collections.abc import Callable
 
 PACKAGE = os.environ["BENCH_PACKAGE"]
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
-LIMIT = 1024 * 1024 - 200  # just under MAX_CONTENT_LENGTH's default
+#: Body size: by default just under MAX_CONTENT_LENGTH's default.
+LIMIT = int(os.environ.get("BENCH_BODY_BYTES", str(1024 * 1024 - 200)))
+#: Only the shapes whose names contain one of these (comma-separated); all by default.
+ONLY = [name for name in os.environ.get("BENCH_SHAPES", "").split(",") if name]
 BATCH = 1000  # MAX_BATCH_SIZE's default
 
 
@@ -55,6 +58,8 @@ def main() -> None:
     features = app.extensions["model_holder"].current.metadata["features"]
     results = {}
     for name, make in shapes(features).items():
+        if ONLY and not any(part in name for part in ONLY):
+            continue
         body = make().encode()
         times = []
         for _ in range(ROUNDS):

@@ -1,6 +1,7 @@
 """What the worst body of each shape costs the service: CPU time, status and answer size.
 
     .venv/bin/python benchmarks/worst_case_bodies.py [--template DIR] [--rounds 5]
+        [--body-bytes N] [--shapes NAME,...]
 
 Bakes the defaults of this template (or of another checkout of it, given as --template, to
 compare before and after a change), trains the example model, and posts each worst-case body
@@ -28,6 +29,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--template", type=Path, default=TEMPLATE, help="template to bake")
     parser.add_argument("--rounds", type=int, default=5, help="requests per shape")
+    parser.add_argument("--body-bytes", type=int, help="body size (default: just under 1 MiB)")
+    parser.add_argument("--shapes", default="", help="only shapes whose names contain these")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="worst-bodies-"))
     try:
@@ -41,10 +44,13 @@ def main() -> None:
             PYTHONPATH=str(project / "src"),
             BENCH_PACKAGE=package,
             BENCH_ROUNDS=str(args.rounds),
+            BENCH_SHAPES=args.shapes,
             PREDICTION_LOG="false",
             MODEL_POLL_SECONDS="0",
             LOG_LEVEL="WARNING",
         )
+        if args.body_bytes:
+            env["BENCH_BODY_BYTES"] = str(args.body_bytes)
         output = run([python, str(HERE / "worst_bodies_inprocess.py")], env=env, timeout=1800)
         results = json.loads(output.splitlines()[-1])
     finally:

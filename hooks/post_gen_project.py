@@ -31,6 +31,7 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "container": ("container",),
     "kubernetes": ("kubernetes",),
     "ci": ("ci",),
+    "auth": ("auth",),
 }
 # An option's value "none" adds no files, so it needs no folder.
 NO_FILES = "none"

@@ -192,16 +192,15 @@ REGISTER = """version = register(
 CALL_TEXT = """## Ask the service
 
 The service (`make serve`, or `SERVICE_URL`) answers with the version it served: the new one
-once every worker has followed the alias."""
+once every worker has followed the alias.{% if cookiecutter.auth == 'api_key' %} `API_KEY` holds the key it asks for.{% endif %}"""
 CALL = """SERVICE = os.environ.get("SERVICE_URL", "http://127.0.0.1:8000")
+HEADERS = {"Content-Type": "application/json"{% if cookiecutter.auth == 'api_key' %}, "X-API-Key": os.environ["API_KEY"]{% endif %}}
 instances = json.loads(test_df[list(FEATURES)].head(3).to_json(orient="records"))
 
 
 def predict_remotely(instances):
     body = json.dumps({"instances": instances}).encode()
-    request = urllib.request.Request(
-        f"{SERVICE}/v1/predict", data=body, headers={"Content-Type": "application/json"}
-    )
+    request = urllib.request.Request(f"{SERVICE}/v1/predict", data=body, headers=HEADERS)
     with urllib.request.urlopen(request, timeout=10) as answer:
         return json.load(answer)
 

@@ -57,6 +57,10 @@ class Combo:
     def ci(self) -> bool:
         return self.context.get("ci", "github") == "github"
 
+    @property
+    def api_key(self) -> bool:
+        return self.context.get("auth", "none") == "api_key"
+
 
 def _combos() -> list[Combo]:
     combos = [Combo("default")]
@@ -87,6 +91,12 @@ def _combos() -> list[Combo]:
                     ),
                     # Newer Pythons for the image and the workflow.
                     **({"python_version": "3.13"} if serializer == "joblib" else {}),
+                    # API keys, with every deployment file that takes one.
+                    **(
+                        {"auth": "api_key"}
+                        if (serializer, task) == ("joblib", "regression")
+                        else {}
+                    ),
                 },
             )
         )
@@ -108,6 +118,7 @@ def _combos() -> list[Combo]:
                     "task": task,
                     "features": IRIS if iris else CUSTOM[task],
                     "python_version": python,
+                    **({"auth": "api_key"} if serializer == "torch_state_dict" else {}),
                 },
             )
         )

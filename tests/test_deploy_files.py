@@ -141,7 +141,12 @@ def test_kubernetes_manifests(baked: tuple[Combo, Path]) -> None:
     }
     volumes = {volume["name"]: volume for volume in pod["spec"]["volumes"]}
     mounts = {mount["mountPath"]: volumes[mount["name"]] for mount in container["volumeMounts"]}
-    assert set(mounts) == {"/models", "/tmp"}
+    keys = f"/etc/{project.name}/api-keys"
+    assert set(mounts) == {"/models", "/tmp"} | ({keys} if combo.api_key else set())
+    if combo.api_key:  # the keys come from a Secret, as a file the service reads
+        assert mounts[keys]["secret"]["secretName"] == f"{project.name}-api-keys"
+        env = {variable["name"]: variable for variable in container["env"]}
+        assert env["API_KEYS_FILE"]["value"] == f"{keys}/keys"
     claim = mounts["/models"]["persistentVolumeClaim"]["claimName"]
     assert claim == kinds["PersistentVolumeClaim"]["metadata"]["name"]
     assert "emptyDir" in mounts["/tmp"]

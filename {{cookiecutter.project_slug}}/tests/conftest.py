@@ -34,6 +34,33 @@ class _CreatesMarkerWhenLoaded:
         return (Path.touch, (self.marker,))
 
 
+{% if cookiecutter.auth == "api_key" -%}
+#: The key the tests' apps accept and their clients send, as every client must (test_auth.py
+#: tries the others).
+TEST_API_KEY = "test-suite-key-0123456789"
+
+
+class KeyedClient(FlaskClient):
+    """A test client that sends TEST_API_KEY with every request."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.environ_base["HTTP_X_API_KEY"] = TEST_API_KEY
+
+
+@pytest.fixture(autouse=True)
+def clients_send_the_key() -> Iterator[None]:
+    """Every app a test makes accepts TEST_API_KEY (API_KEYS: gunicorn_conf and the services
+    the tests start read the environment), and every client sends it (API_KEY: the notebook's
+    client reads it). A patch of its own, which a test's monkeypatch.undo() leaves in place."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("API_KEYS", TEST_API_KEY)
+        patch.setenv("API_KEY", TEST_API_KEY)
+        patch.setattr(Flask, "test_client_class", KeyedClient)
+        yield
+
+
+{% endif -%}
 @pytest.fixture(scope="session")
 def trained_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store whose version 1 is the example model, promoted to production; trained once."""
@@ -81,6 +108,9 @@ def make_app(store_root: Path) -> Iterator[Callable[..., Flask]]:
         # No threads by default: tests call ModelHolder.refresh() and Monitor.update() when
         # they mean to.
         config = {"MODEL_STORE": str(store_root), "MODEL_POLL_SECONDS": "0"}
+{%- if cookiecutter.auth == "api_key" %}
+        config["API_KEYS"] = TEST_API_KEY
+{%- endif %}
         apps.append(create_app({**config, "MONITOR_INTERVAL_SECONDS": "0", **settings}))
         return apps[-1]
 
@@ -112,7 +142,11 @@ def without_since() -> Callable[[dict[str, Any]], dict[str, Any]]:
 @pytest.fixture
 def empty_store_app(tmp_path: Path) -> Flask:
     """The service started on a store with no model in it."""
-    return create_app({"MODEL_STORE": str(tmp_path / "empty"), "MODEL_POLL_SECONDS": "0"})
+    config = {"MODEL_STORE": str(tmp_path / "empty"), "MODEL_POLL_SECONDS": "0"}
+{%- if cookiecutter.auth == "api_key" %}
+    config["API_KEYS"] = TEST_API_KEY
+{%- endif %}
+    return create_app(config)
 
 
 @pytest.fixture

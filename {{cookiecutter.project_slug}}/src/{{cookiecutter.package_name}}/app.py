@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from . import errors, logs, metrics, monitoring, serving
+from . import {{ "auth, " if cookiecutter.auth == "api_key" }}errors, logs, metrics, monitoring, serving
 from .api import docs, feedback, health, model_info, monitoring_report, predictions
 from .config import Settings
 
@@ -38,6 +38,9 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
 
     logs.init_app(app)
     errors.init_app(app)
+{%- if cookiecutter.auth == "api_key" %}
+    auth.init_app(app, settings)  # after logs: a refused request has its id too
+{%- endif %}
     metrics.init_app(app, request_metrics=settings.request_metrics)
     serving.init_app(app, settings)
     monitoring.init_app(app, settings, app.extensions["model_holder"])

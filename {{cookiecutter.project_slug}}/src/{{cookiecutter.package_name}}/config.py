@@ -129,6 +129,11 @@ class _AppEnvironment(_EnvironmentSchema):
         data_key="DRIFT_MIN_RECORDS", load_default=100, validate=validate.Range(min=1)
     )
     accuracy_window = Duration(data_key="ACCURACY_WINDOW", load_default=timedelta(hours=24))
+{%- if cookiecutter.auth == "api_key" %}
+    api_keys = fields.String(data_key="API_KEYS", load_default="")
+    api_keys_file = fields.String(data_key="API_KEYS_FILE", load_default=None)
+    metrics_need_key = fields.Boolean(data_key="METRICS_NEED_KEY", load_default=True)
+{%- endif %}
 
 
 class _ServerEnvironment(_EnvironmentSchema):
@@ -202,6 +207,13 @@ class Settings:
     #: Fewer records than this in the window give no drift score: it would be noise.
     drift_min_records: int
     accuracy_window: timedelta
+{%- if cookiecutter.auth == "api_key" %}
+    #: Accepted API keys, comma-separated (API_KEYS), and a file of more, one per line.
+    api_keys: str
+    api_keys_file: Path | None
+    #: Whether /metrics needs a key too (a scraper then sends one).
+    metrics_need_key: bool
+{%- endif %}
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
@@ -212,6 +224,9 @@ class Settings:
         if not values["database_url"]:
             # Beside the models: one log per store, so instances on one machine never share it.
             values["database_url"] = f"sqlite:///{values['model_store'] / PREDICTION_LOG_FILE}"
+{%- if cookiecutter.auth == "api_key" %}
+        values["api_keys_file"] = Path(values["api_keys_file"]) if values["api_keys_file"] else None
+{%- endif %}
         return cls(**values)
 
 

@@ -52,12 +52,14 @@ class ApiError(Exception):
         code: str,
         message: str,
         fields: Mapping[str, list[str]] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.fields = fields
+        self.headers = headers
 
 
 def too_large_message(limit: int | None) -> str:
@@ -119,7 +121,8 @@ def _json_response(status: int, body: dict, headers: Any = None) -> Response:
 
 
 def _handle_api_error(error: ApiError) -> Response:
-    return _json_response(error.status, error_body(error.code, error.message, error.fields))
+    body = error_body(error.code, error.message, error.fields)
+    return _json_response(error.status, body, list((error.headers or {}).items()))
 
 
 def _handle_validation_error(error: ValidationError) -> Response:

@@ -36,6 +36,9 @@ from pathlib import Path  # noqa: E402
 from gunicorn.arbiter import Arbiter  # noqa: E402
 from gunicorn.workers.base import Worker  # noqa: E402
 
+{% if cookiecutter.auth == "api_key" -%}
+from {{ cookiecutter.package_name }}.auth import read_keys  # noqa: E402
+{% endif -%}
 from {{ cookiecutter.package_name }}.config import ConfigError, ServerSettings, Settings  # noqa: E402
 from {{ cookiecutter.package_name }}.logs import configure_logging, logging_config  # noqa: E402
 
@@ -50,6 +53,9 @@ def _refuse_to_start(problem: str) -> None:
 try:
     _server = ServerSettings.from_env()
     _app = Settings.from_env()  # checked here too, so a bad one stops start-up in one line
+{%- if cookiecutter.auth == "api_key" %}
+    read_keys(_app.api_keys, _app.api_keys_file)  # no API key, no start
+{%- endif %}
 except ConfigError as error:
     _refuse_to_start(str(error))
 

@@ -7,6 +7,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app
 
+{% if cookiecutter.auth == "api_key" -%}
+from .. import auth
+{% endif -%}
 from ..openapi import TITLE, build_spec
 from ..serving import holder
 
@@ -27,7 +30,23 @@ DOCS_PAGE = """<!doctype html>
     <p>Loading the API docs. If they do not appear, read <a href="openapi.json">openapi.json</a>.</p>
   </div>
   <script src="__SWAGGER_UI__/swagger-ui-bundle.js"></script>
+{%- if cookiecutter.auth == "api_key" %}
+  <script>
+    // The document needs the API key too: asked once per tab, sent with every request.
+    const key = sessionStorage.getItem("apiKey") || window.prompt("API key") || "";
+    sessionStorage.setItem("apiKey", key);
+    SwaggerUIBundle({
+      url: "openapi.json",
+      dom_id: "#swagger-ui",
+      requestInterceptor: (request) => {
+        request.headers["X-API-Key"] = key;
+        return request;
+      },
+    });
+  </script>
+{%- else %}
   <script>SwaggerUIBundle({url: "openapi.json", dom_id: "#swagger-ui"});</script>
+{%- endif %}
 </body>
 </html>
 """
@@ -44,6 +63,9 @@ def openapi_document() -> dict[str, Any]:
         categories = {} if current is None else current.allowed_values
         settings = current_app.config["SETTINGS"]
         document = build_spec(settings.max_batch_size, settings.max_content_length, categories)
+{%- if cookiecutter.auth == "api_key" %}
+        document = auth.documented(document, settings)
+{%- endif %}
         built = (version, document)
         current_app.extensions["openapi"] = built
     return built[1]
