@@ -80,6 +80,7 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
                 "test_quality.py",
                 "test_registration.py",
                 "test_registry.py",
+                "test_request_properties.py",
                 "test_serializer.py",
                 "test_validation.py",
                 "test_worker.py",

@@ -46,7 +46,8 @@ BAD_VALUES = [
     ("Infinity", "Special numeric values (nan or infinity) are not permitted."),
     ("-Infinity", "Special numeric values (nan or infinity) are not permitted."),
     ("1e400", "Special numeric values (nan or infinity) are not permitted."),
-    ("1" + "0" * 400, "Number too large."),
+    ("1" + "0" * 400, "Must be between -1e+100 and 1e+100."),
+    ("1" + "0" * 99 + "1", "Must be between -1e+100 and 1e+100."),  # 10**100 + 1, exactly
     ("1e101", "Must be between -1e+100 and 1e+100."),
     ("-1.7e308", "Must be between -1e+100 and 1e+100."),
     ("[1]", "Must be a JSON number."),

@@ -18,10 +18,21 @@ from .features import FEATURE_TYPES, FeatureType
 
 #: Numbers beyond this magnitude are refused, in requests too (schemas.JSONNumber).
 MAX_MAGNITUDE = 1e100
+#: The same bound for whole numbers, exact: 10**100 + 1 is beyond it, though it is 1e100 as a
+#: float (the OpenAPI document's ``maximum`` is read exactly).
+MAX_WHOLE_MAGNITUDE = 10**100
 #: The longest category value accepted, in requests too (schemas.CategoryValue).
 MAX_CATEGORY_LENGTH = 200
 TRUE_TEXTS = frozenset({"true", "1", "yes"})
 FALSE_TEXTS = frozenset({"false", "0", "no"})
+
+
+def beyond_magnitude(number: float) -> bool:
+    """Whether a number is beyond ±MAX_MAGNITUDE; a whole number is compared as it is, not
+    rounded to a float first."""
+    if isinstance(number, int):
+        return abs(number) > MAX_WHOLE_MAGNITUDE
+    return abs(number) > MAX_MAGNITUDE
 
 
 def _finite(number: float) -> float:

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from marshmallow import Schema, ValidationError, fields, pre_load, utils, validate
 
 from .errors import MAX_REPORTED_FIELDS, flatten_messages
-from .feature_values import MAX_CATEGORY_LENGTH, MAX_MAGNITUDE
+from .feature_values import MAX_CATEGORY_LENGTH, MAX_MAGNITUDE, beyond_magnitude
 from .features import FEATURES
 from .predict import PredictionSchema
 
@@ -46,8 +46,10 @@ class JSONNumber(fields.Float):
         # marshmallow's Float also accepts numeric strings; the API takes numbers only.
         if type(value) not in (int, float):
             raise self.make_error("not_number")
+        if type(value) is int and beyond_magnitude(value):  # before Float rounds it
+            raise self.make_error("out_of_range")
         number = super()._validated(value)
-        if abs(number) > MAX_MAGNITUDE:
+        if beyond_magnitude(number):
             raise self.make_error("out_of_range")
         return number
 
@@ -61,7 +63,8 @@ class WholeNumber(JSONNumber):
         number = super()._validated(value)
         if not number.is_integer():
             raise self.make_error("not_whole")
-        return int(number)
+        # A JSON integer as sent: through a float, 2**53 + 1 would become 2**53.
+        return value if type(value) is int else int(number)
 
 
 class JSONBoolean(fields.Field):
