@@ -13,7 +13,10 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from {{ cookiecutter.package_name }}.feature_values import MAX_CATEGORY_LENGTH, MAX_MAGNITUDE
+from {{ cookiecutter.package_name }}.feature_values import (
+    MAX_CATEGORY_LENGTH,
+    MAX_MAGNITUDE,
+)
 from {{ cookiecutter.package_name }}.features import FEATURE_TYPES, FEATURES
 from {{ cookiecutter.package_name }}.registry import ModelStore
 from {{ cookiecutter.package_name }}.schemas import PredictRequestSchema
