@@ -31,7 +31,7 @@ def shapes(features: list[str]) -> dict[str, Callable[[], str]]:
     per_record = LIMIT // BATCH - 1
     wrong = "x" * (per_record // len(features) - max(map(len, features)) - 6)
     wrong_record = "{" + ",".join(f'"{name}":"{wrong}"' for name in features) + "}"
-    width = per_record // 50 - 5
+    width = max(1, per_record // 50 - 5)
     unknown_record = "{" + ",".join(f'"{i:0{width}d}":1' for i in range(50)) + "}"
     return {
         "distinct unknown keys in one record": lambda: (
