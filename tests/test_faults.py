@@ -195,6 +195,28 @@ def test_a_killed_worker_loses_at_most_its_queue(
     assert 0 <= lost <= 10_000  # at most PREDICTION_LOG_QUEUE_SIZE requests of one record
 
 
+def test_workers_recycled_under_load_drop_no_connection(
+    start_server: Callable[..., Server], store: Path, pytestconfig: pytest.Config
+) -> None:
+    """max_requests replaces each worker every few hundred requests here: the connections a
+    stopping worker has accepted are served, not reset."""
+    server = start_server(store, MAX_REQUESTS="300")
+    wait_for(server.port, "/readyz", 200)
+    load = Load(server.port).start()
+    time.sleep(8)
+    load.stop()
+    boots = [line for line in server.lines() if line["message"].startswith("Booting worker")]
+    say(
+        pytestconfig,
+        "faults: workers recycled every 300 requests",
+        f"{len(load.received)} answers, {len(load.failures)} failed connections, "
+        f"{len(boots)} workers booted",
+    )
+    assert len(boots) > 4
+    assert load.failures == []
+    assert {status for _, status, _, _ in load.received} == {200}
+
+
 def test_feedback_right_after_its_prediction_is_stored_whichever_worker_it_reaches(
     start_server: Callable[..., Server], store: Path, pytestconfig: pytest.Config
 ) -> None:

@@ -103,6 +103,11 @@ TYPED_VALUES = [
     ("int", "2.5", 422),
     ("int", '"3"', 422),
     ("int", "true", 422),
+    # The bounds, exactly as the OpenAPI document states them (whole numbers, ±10**100).
+    ("int", "9" * 100, 200),
+    ("int", "1" + "0" * 100, 200),
+    ("int", "1" + "0" * 99 + "1", 422),
+    ("int", "1e100", 422),  # the float nearest 1e100 is just over 10**100
 {%- endif %}
 {%- if "bool" in types %}
     ("bool", "true", 200),

@@ -15,7 +15,12 @@ from typing import Any, ClassVar
 from marshmallow import Schema, ValidationError, fields, pre_load, utils, validate
 
 from .errors import MAX_REPORTED_FIELDS, flatten_messages
-from .feature_values import MAX_CATEGORY_LENGTH, MAX_MAGNITUDE, beyond_magnitude
+from .feature_values import (
+    MAX_CATEGORY_LENGTH,
+    MAX_MAGNITUDE,
+    MAX_WHOLE_MAGNITUDE,
+    beyond_magnitude,
+)
 from .features import FEATURES
 from .predict import PredictionSchema
 
@@ -59,11 +64,20 @@ class WholeNumber(JSONNumber):
 
     default_error_messages: ClassVar[dict[str, str]] = {"not_whole": "Must be a whole number."}
 
+    def __init__(self, **kwargs: Any) -> None:
+        # Whole bounds, exact: a client that checks "maximum: 1e+100" in floats cannot tell
+        # 10**100 + 1 from it.
+        limits = {"minimum": -MAX_WHOLE_MAGNITUDE, "maximum": MAX_WHOLE_MAGNITUDE}
+        super().__init__(**_documented(limits, kwargs))
+
     def _validated(self, value: Any) -> int:  # type: ignore[override]
         number = super()._validated(value)
+        # A JSON integer as sent: through a float, 2**53 + 1 would become 2**53.
+        whole = value if type(value) is int else number
+        if abs(whole) > MAX_WHOLE_MAGNITUDE:  # compared exactly: the float 1e100 is over it
+            raise self.make_error("out_of_range")
         if not number.is_integer():
             raise self.make_error("not_whole")
-        # A JSON integer as sent: through a float, 2**53 + 1 would become 2**53.
         return value if type(value) is int else int(number)
 
 

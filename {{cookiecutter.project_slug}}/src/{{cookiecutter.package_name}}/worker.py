@@ -217,6 +217,7 @@ class BufferingWorker(gthread.ThreadWorker):
         # Connections being read or lingered on, oldest deadline first (dicts keep order).
         self.reading: dict[_Connection, None] = {}
         self.lingering: dict[_Connection, None] = {}
+        self._stopped_at = 0.0  # when the event loop first saw the worker stopping
 
     def init_process(self) -> None:
         # gunicorn's own error pages (400, 414, 431) are HTML: answer them in the API's shape.
@@ -361,10 +362,16 @@ class BufferingWorker(gthread.ThreadWorker):
         and close connections lingered on for long enough."""
         super().murder_pending()
         now = time.monotonic()
-        if not self.alive:  # stopping: connections that sent nothing yet are not waited for
+        if not self.alive:
+            # Stopping (a signal, or max_requests): a connection that has sent nothing yet gets
+            # a moment (its client may be sending), as gunicorn gives kept-alive ones, not the
+            # whole REQUEST_READ_TIMEOUT.
+            self._stopped_at = self._stopped_at or now
             for conn in [c for c in self.reading if c.reader is not None and not c.reader.data]:
-                self._stop_reading(conn)
-                self._drop(conn)
+                conn.deadline = min(conn.deadline, self._stopped_at + gthread.STOP_KEEPALIVE_LINGER)
+                if conn.deadline <= now:
+                    self._stop_reading(conn)
+                    self._drop(conn)
         while self.reading:
             conn = next(iter(self.reading))
             if conn.deadline > now:
