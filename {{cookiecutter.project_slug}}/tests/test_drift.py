@@ -113,6 +113,23 @@ def test_the_service_scores_drift_from_its_log_and_warns_once(
     assert without_since(client.get("/v1/monitoring").get_json()["drift"]) == without_since(drift)
 
 
+def test_the_monitoring_report_costs_no_query_while_it_is_fresh(
+    make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Clients calling /v1/monitoring get what the monitor last computed: however many calls,
+    at most one report per MONITOR_INTERVAL_SECONDS reads the log."""
+    app = make_app(MONITOR_INTERVAL_SECONDS="3600")
+    log = app.extensions["prediction_log"]
+    reads = []
+    real_read = log.recent_inputs
+    monkeypatch.setattr(log, "recent_inputs", lambda *a, **k: reads.append(1) or real_read(*a, **k))
+    client = app.test_client()
+    answers = [client.get("/v1/monitoring") for _ in range(20)]
+    assert {answer.status_code for answer in answers} == {200}
+    assert len({answer.get_json()["computed_at"] for answer in answers}) == 1
+    assert len(reads) == 1
+
+
 def test_live_inputs_are_counted_in_the_reference_bins(
     make_app: Callable[..., Flask], store: ModelStore
 ) -> None:
