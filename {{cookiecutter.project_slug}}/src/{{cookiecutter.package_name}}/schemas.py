@@ -71,14 +71,14 @@ class WholeNumber(JSONNumber):
         super().__init__(**_documented(limits, kwargs))
 
     def _validated(self, value: Any) -> int:  # type: ignore[override]
-        number = super()._validated(value)
-        # A JSON integer as sent: through a float, 2**53 + 1 would become 2**53.
-        whole = value if type(value) is int else number
-        if abs(whole) > MAX_WHOLE_MAGNITUDE:  # compared exactly: the float 1e100 is over it
+        number = super()._validated(value)  # a JSON integer's bound is checked there, exactly
+        if type(value) is int:
+            return value  # as sent: through a float, 2**53 + 1 would become 2**53
+        if abs(number) > MAX_WHOLE_MAGNITUDE:  # compared exactly: the float 1e100 is over it
             raise self.make_error("out_of_range")
         if not number.is_integer():
             raise self.make_error("not_whole")
-        return value if type(value) is int else int(number)
+        return int(number)
 
 
 class JSONBoolean(fields.Field):
