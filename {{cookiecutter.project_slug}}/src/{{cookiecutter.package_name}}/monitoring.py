@@ -36,7 +36,13 @@ from .evaluation import metrics as quality_metrics
 from .features import FEATURES
 from .metrics import BATCH_SIZE, DRIFT, DRIFT_RECORDS, refresh_resources, watch_master
 from .outcome_metrics import HOLDOUT, QUALITY, observe_predictions
-from .prediction_log import PredictionLog, PredictionLogUnavailableError, public_url, safe_url
+from .prediction_log import (
+    PredictionLog,
+    PredictionLogUnavailableError,
+    ScoredBatch,
+    public_url,
+    safe_url,
+)
 from .registry import LoadedVersion, ModelStore, StoreError
 from .serving import ModelHolder
 
@@ -126,22 +132,16 @@ class Monitor:
             observe_predictions(str(loaded.version), predictions)
             self._live_bins(loaded).observe(instances)
         if self.log is not None:
-            now = datetime.now(UTC)
-            self.log.record(
-                [
-                    {
-                        "id": prediction["id"],
-                        "created_at": now,
-                        "model_name": self.holder.store.name,
-                        "model_version": loaded.version,
-                        "request_id": request_id,
-                        "inputs": dict(instance),
-                        "output": {k: v for k, v in prediction.items() if k != "id"},
-                        "latency_ms": latency_ms,
-                    }
-                    for instance, prediction in zip(instances, predictions, strict=True)
-                ]
+            batch = ScoredBatch(
+                created_at=datetime.now(UTC),
+                model_name=self.holder.store.name,
+                model_version=loaded.version,
+                request_id=request_id,
+                latency_ms=latency_ms,
+                instances=instances,
+                predictions=predictions,
             )
+            self.log.record(batch)
 
     def _live_bins(self, loaded: LoadedVersion) -> LiveBins:
         bins = self._bins.get(loaded.version)

@@ -11,6 +11,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..deadlines import Deadline, DeadlineExceededError
 from ..errors import ApiError
+from ..fast_path import BatchLoader
 from ..monitoring import monitor
 from ..prediction_log import new_id_prefix
 from ..records import parse_json
@@ -72,9 +73,9 @@ def json_body() -> Any:
 def _build_schema(state: Any) -> None:
     # One schema instance per app: building it costs more than validating a small batch.
     settings = state.app.config["SETTINGS"]
-    state.app.extensions["predict_request_schema"] = PredictRequestSchema(
-        max_batch_size=settings.max_batch_size
-    )
+    schema = PredictRequestSchema(max_batch_size=settings.max_batch_size)
+    state.app.extensions["predict_request_schema"] = schema
+    state.app.extensions["predict_request_loader"] = BatchLoader(schema)
     state.app.extensions["predict_deadline"] = Deadline(settings.predict_timeout)
 
 
@@ -82,8 +83,8 @@ def _build_schema(state: Any) -> None:
 def predict_view() -> dict:
     model_holder = holder()
     loaded = model_holder.get()
-    schema: PredictRequestSchema = current_app.extensions["predict_request_schema"]
-    instances = schema.load(json_body())["instances"]
+    loader: BatchLoader = current_app.extensions["predict_request_loader"]
+    instances = loader.load(json_body())["instances"]
     try:
         check_categories(loaded, instances)
     except UnknownCategoryError as error:
