@@ -102,7 +102,8 @@ def pss_mib(pid: int) -> float:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User and system CPU time used so far by the tree's live processes."""
+    """User and system CPU time used so far by the tree: its live processes, and the children
+    ``pid`` has reaped (gunicorn replaces a worker every MAX_REQUESTS)."""
     ticks = 0
     for member in process_tree(pid):
         try:
@@ -111,6 +112,8 @@ def cpu_seconds(pid: int) -> float:
         except OSError:
             continue
         ticks += int(stat[11]) + int(stat[12])  # utime and stime: fields 14 and 15
+        if member == pid:
+            ticks += int(stat[13]) + int(stat[14])  # cutime and cstime of reaped children
     return ticks / CLOCK_TICKS
 
 

@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 source scripts/system-packages.sh
 source scripts/tool-venv.sh
 # The tests run a bake's Makefile and start a real PostgreSQL and Prometheus; the default bake's
-# image is built and run with podman, on a base made by debootstrap (tests/podman.py says why).
-ensure_system_packages python3-venv make postgresql prometheus podman runc debootstrap
+# image is built and run with podman, on a base made by debootstrap (tests/podman.py says why);
+# wrk loads the comparison benchmark in its smoke test.
+ensure_system_packages python3-venv make postgresql prometheus podman runc debootstrap wrk
 ensure_tool_venv
 
 echo "== ruff on the template's own code (the bakes are linted by the tests)"
