@@ -13,6 +13,18 @@ from typing import Any
 import orjson
 
 
+def surely_finite(value: Any) -> bool:
+    """True if no number in ``value`` (JSON-like data) is NaN or infinite; False if one may be.
+
+    orjson writes NaN and the infinities as ``null``: an encoding without ``null`` has none,
+    at C speed. With a ``null`` (a None, or a string holding the word) the caller looks closer.
+    """
+    try:
+        return b"null" not in orjson.dumps(value)
+    except TypeError:  # a value orjson does not encode: let the caller look
+        return False
+
+
 def dumps(value: Any) -> str:
     """``value`` as compact JSON text; TypeError if it holds what JSON cannot."""
     try:

@@ -26,7 +26,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app
 
-from . import logs
+from . import json_text, logs
 from .config import Settings
 from .errors import ApiError
 from .metrics import MODEL_LOADS, MODEL_READY, MODEL_SWAPS
@@ -109,9 +109,10 @@ def score(model: Any, instances: list[dict[str, float]]) -> list[dict[str, Any]]
     predictions = predict(model, instances)
     if len(predictions) != len(instances):
         raise ValueError(f"predict gave {len(predictions)} answers for {len(instances)} records")
-    unscorable = [index for index, answer in enumerate(predictions) if not _finite(answer)]
-    if unscorable:
-        raise UnscorableRecordsError(unscorable)
+    if not json_text.surely_finite(predictions):  # then look at each, to name the records
+        unscorable = [index for index, answer in enumerate(predictions) if not _finite(answer)]
+        if unscorable:
+            raise UnscorableRecordsError(unscorable)
     return predictions
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, Response, current_app, g, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from .. import json_text
 from ..deadlines import Deadline, DeadlineExceededError
 from ..errors import ApiError
 from ..fast_path import BatchLoader
@@ -80,7 +81,7 @@ def _build_schema(state: Any) -> None:
 
 
 @bp.post("/v1/predict")
-def predict_view() -> dict:
+def predict_view() -> Response:
     model_holder = holder()
     loaded = model_holder.get()
     loader: BatchLoader = current_app.extensions["predict_request_loader"]
@@ -109,8 +110,11 @@ def predict_view() -> dict:
     monitor().observe(
         loaded, instances, predictions, request_id=g.request_id, latency_ms=latency_ms
     )
-    return {
+    body = {
         "predictions": predictions,
         "model": model_holder.model_ref(loaded),
         "request_id": g.request_id,
     }
+    # Every number is finite (score checked): orjson encodes a large batch several times
+    # faster than the app's JSON provider.
+    return current_app.response_class(json_text.dumps(body), mimetype="application/json")
