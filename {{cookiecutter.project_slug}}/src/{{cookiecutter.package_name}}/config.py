@@ -148,9 +148,6 @@ class _ServerEnvironment(_EnvironmentSchema):
         data_key="GRACEFUL_TIMEOUT", load_default=30, validate=validate.Range(min=1)
     )
     keepalive = fields.Integer(data_key="KEEPALIVE", load_default=5, validate=validate.Range(min=0))
-    keepalive_requests = fields.Integer(
-        data_key="KEEPALIVE_REQUESTS", load_default=100, validate=validate.Range(min=0)
-    )
     request_read_timeout = fields.Float(
         data_key="REQUEST_READ_TIMEOUT", load_default=30.0, validate=validate.Range(1, 3600)
     )
@@ -244,8 +241,6 @@ class ServerSettings:
     timeout: int
     graceful_timeout: int
     keepalive: int
-    #: Requests one connection may make before the answer closes it (0: no limit).
-    keepalive_requests: int
     #: Seconds a client has to send a whole request, headers and body (408 after that).
     request_read_timeout: float
     max_requests: int

@@ -187,7 +187,6 @@ class _Connection(gthread.TConn):
         self.deadline = 0.0
         self.read_whole = False  # its request has arrived: a thread may take it
         self.continued = False  # this worker answered "Expect: 100-continue" itself
-        self.requests = 0  # answered on this connection
 
     def close(self, graceful: bool = False) -> None:
         if graceful:
@@ -205,7 +204,6 @@ class BufferingWorker(gthread.ThreadWorker):
         super().__init__(*args, **kwargs)
         server, app = ServerSettings.from_env(), Settings.from_env()
         self.read_timeout = server.request_read_timeout
-        self.keepalive_requests = server.keepalive_requests
         self.max_body_bytes = app.max_content_length
         cfg = self.cfg
         self.max_header_bytes = (
@@ -397,13 +395,6 @@ class BufferingWorker(gthread.ThreadWorker):
     def handle_request(self, req: Any, conn: _Connection) -> bool:  # type: ignore[override]
         if conn.continued:
             req._expected_100_continue = False  # sent already, by this worker
-        conn.requests += 1
-        if self.keepalive_requests and conn.requests >= self.keepalive_requests:
-            # A kept-alive connection stays with the worker that accepted it: without an end,
-            # a client's (or a load balancer's) connections stay as they first fell, all on one
-            # worker at worst, while the others idle. Reconnecting, the client is accepted by
-            # whichever worker is free first.
-            req.must_close = True
         return super().handle_request(req, conn)
 
 
