@@ -54,6 +54,14 @@ def log(database_url: str) -> Iterator[PredictionLog]:
     log.close()
 
 
+def test_a_large_gathering_of_rows_is_written_whole(log: PredictionLog) -> None:
+    # More rows than one transaction takes, and than one SQLite statement holds.
+    for batch in range(12):
+        log.record(rows(f"big{batch}", 1_000))
+    assert log.flush()
+    assert log.counts(NOW - timedelta(minutes=1)) == {1: 12_000}
+
+
 def test_the_schema_is_created_once_and_creating_it_again_changes_nothing(
     database_url: str,
 ) -> None:
