@@ -23,32 +23,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from loadgen import pss_mib
 from overhead import RECORD, serve, stop, wait_ready, wrk
 
 from bakery import bake_into, clean_env, package_name, project_venv, run
 from served import free_port
 
 FRAMEWORKS = ("sklearn", "pytorch", "tensorflow")
-
-
-def process_tree(pid: int) -> list[int]:
-    """``pid`` and its descendants (gunicorn's master and its workers)."""
-    tree, index = [pid], 0
-    while index < len(tree):
-        children = Path(f"/proc/{tree[index]}/task/{tree[index]}/children")
-        tree += [int(child) for child in children.read_text().split()] if children.exists() else []
-        index += 1
-    return tree
-
-
-def pss_mib(pid: int) -> float:
-    """The tree's PSS in MiB, from /proc/<pid>/smaps_rollup."""
-    total_kib = 0
-    for member in process_tree(pid):
-        for line in Path(f"/proc/{member}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                total_kib += int(line.split()[1])
-    return total_kib / 1024
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from frameworks import pss_mib
+from loadgen import pss_mib
 
 from bakery import TEMPLATE, bake_into
 from podman import Podman, missing_tools

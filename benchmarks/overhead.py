@@ -17,9 +17,7 @@ import argparse
 import json
 import re
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+
+from loadgen import serve, stop
 
 from bakery import bake_into, clean_env, package_name, project_venv, run
 from served import free_port
@@ -70,16 +70,6 @@ def wrk(port: int, seconds: int, script: Path) -> dict[str, float]:
 
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     return {"requests_per_s": rate, "p50_ms": latency("50"), "p99_ms": latency("99")}
-
-
-def serve(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    with open(log, "ab") as output:
-        return subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.send_signal(signal.SIGTERM)
-    process.wait(timeout=60)
 
 
 def main() -> None:
