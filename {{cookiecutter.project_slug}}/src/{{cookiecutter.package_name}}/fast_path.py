@@ -132,6 +132,7 @@ class BatchLoader:
         self.schema = schema
         self._checks = None
         self._keys: frozenset[str] = frozenset()
+        self._list_validators: list[Callable[[Any], Any]] = []
         items = schema.fields.get(schema.items_field)
         plain_list = (
             type(items) is CheckedList

@@ -4,10 +4,10 @@ SQLite (in WAL mode, so workers read while one writes) by default, in the model 
 PostgreSQL or another database when DATABASE_URL names one: the same code for both. The schema
 is created at start-up.
 
-Predictions are written off the request path: a request puts its batch on a bounded queue, and a
-thread of each worker turns what gathered over GATHER_SECONDS into rows and writes them in one
-transaction (a transaction per request would cost more than the request itself). A full queue (the database
-is slower than the traffic) drops the rows and counts them in
+Predictions are written off the request path: a request puts its batch on a bounded queue, and
+a thread of each worker turns what gathered over GATHER_SECONDS into rows and writes them in one
+transaction (a transaction per request would cost more than the request itself). A full queue
+(the database is slower than the traffic) drops the rows and counts them in
 ``prediction_log_dropped_records_total``, rather than slowing every request. ``close()`` writes
 what is queued; gunicorn's worker_exit hook calls it on a graceful stop.
 
@@ -214,11 +214,12 @@ class _DriverInsert:
             for column in table.columns
         }
         # "?" parameters can be repeated for more rows; numbered or named ones cannot.
+        head, values, self._group = self.statement.partition(" VALUES ")
+        self._head = head + values
         self.rows_per_statement = 1
-        head, values, group = self.statement.partition(" VALUES ")
-        if dialect.paramstyle == "qmark" and values and group.count("?") == len(self.order or []):
-            self.rows_per_statement = MAX_PARAMETERS // max(1, len(self.order or []))
-            self._head, self._group = head + values, group
+        width = len(self.order or [])
+        if dialect.paramstyle == "qmark" and values and self._group.count("?") == width:
+            self.rows_per_statement = MAX_PARAMETERS // max(1, width)
 
     def statements(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[str, Any]]:
         """The statements, each with its parameters, that insert ``rows``."""
@@ -292,18 +293,14 @@ def make_engine(url: str) -> Engine:
     timeout, PostgreSQL a connect timeout."""
     parsed = make_url(url)
     # Every row holds two JSON columns: their encoding is most of a row's cost.
+    fast_json = {"json_serializer": json_text.dumps}
     if parsed.get_backend_name() == "postgresql":
         connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
-        return create_engine(
-            url, pool_pre_ping=True, connect_args=connect_args, json_serializer=json_text.dumps
-        )
+        return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **fast_json)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, json_serializer=json_text.dumps)
-    engine = create_engine(
-        url,
-        connect_args={"timeout": 30, "check_same_thread": False},
-        json_serializer=json_text.dumps,
-    )
+        return create_engine(url, pool_pre_ping=True, **fast_json)
+    connect_args = {"timeout": 30, "check_same_thread": False}
+    engine = create_engine(url, connect_args=connect_args, **fast_json)
     event.listen(engine, "connect", _tune_sqlite)
     return engine
 
