@@ -495,12 +495,16 @@ class PredictionLog:
             self._writer_pid = os.getpid()
 
     def _write_forever(self) -> None:
+        behind = False  # the last batch was full: more is waiting, write it at once
         while not self._stopping.is_set():
             rows: list[dict[str, Any]] = []
             waiting: list[threading.Event] = []
             item = self._queue.get()
-            if not isinstance(item, threading.Event):
-                # Let more requests gather: they queue without waking this thread.
+            if not isinstance(item, threading.Event) and not behind:
+                # Let more requests gather: they queue without waking this thread. Not when
+                # behind: a pause per full batch capped the writer at WRITE_BATCH_ROWS per
+                # GATHER_SECONDS, less than 100-record requests bring (the queue, and the
+                # memory it holds, then grew until it was full and rows were dropped).
                 self._hurry.wait(GATHER_SECONDS)
             self._hurry.clear()
             while True:
@@ -514,6 +518,7 @@ class PredictionLog:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
+            behind = len(rows) >= WRITE_BATCH_ROWS
             if rows:
                 with self._lock:
                     self._batch = rows
