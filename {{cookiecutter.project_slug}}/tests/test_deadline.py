@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -71,3 +72,56 @@ def test_no_deadline_runs_in_the_caller_s_thread() -> None:
     assert Deadline(0).run(threading.get_ident) == threading.get_ident()
     with pytest.raises(DeadlineExceededError, match=r"no answer within 0\.05 s"):
         Deadline(0.05).run(time.sleep, 1)
+
+
+def test_the_timer_stops_a_model_that_catches_every_exception() -> None:
+    def stubborn() -> str:
+        try:
+            time.sleep(2)
+        except Exception:  # a model's own error handling must not outlast the deadline
+            return "swallowed"
+        return "slept"
+
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceededError):
+        Deadline(0.05).run(stubborn)
+    assert time.monotonic() - started < 1
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # disarmed
+    assert Deadline(0.05).run(threading.get_ident) == threading.get_ident()  # in this thread
+
+
+def _in_a_thread(function: Callable[[], Any]) -> Any:
+    """What ``function`` returns or raises, called in a thread other than the main one."""
+    outcome: list[Any] = []
+
+    def call() -> None:
+        try:
+            outcome.append(function())
+        except Exception as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    thread.join(timeout=10)
+    return outcome[0]
+
+
+def test_other_threads_keep_the_deadline_with_the_pool() -> None:
+    deadline = Deadline(0.05)
+    assert _in_a_thread(lambda: deadline.run(lambda: threading.current_thread().name)).startswith(
+        "predict_"
+    )
+    assert isinstance(_in_a_thread(lambda: deadline.run(time.sleep, 1)), DeadlineExceededError)
+
+
+def test_a_timer_someone_else_holds_is_left_alone() -> None:
+    def theirs(_signal: int, _frame: object) -> None:
+        pass
+
+    previous = signal.signal(signal.SIGALRM, theirs)
+    try:
+        name = Deadline(5).run(lambda: threading.current_thread().name)
+        assert name.startswith("predict_")  # the pool, not the signal
+        assert signal.getsignal(signal.SIGALRM) is theirs
+    finally:
+        signal.signal(signal.SIGALRM, previous)

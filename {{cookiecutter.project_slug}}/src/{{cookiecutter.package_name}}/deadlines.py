@@ -1,14 +1,21 @@
 """A deadline on the model: a client waits at most PREDICT_TIMEOUT seconds for a prediction.
 
-The prediction runs in a thread of a small pool while the request's thread waits for it. Past
-the deadline the request answers 504 ``prediction_timeout`` and goes on to the next; the
-prediction cannot be stopped from outside (no thread can), so it finishes in the pool and its
-answer is dropped. A model that is always slow fills the pool, and later requests time out
-too, at once: the service stays responsive and says why.
+In a worker's own thread (THREADS=1, the default; the CLI and the tests too) a timer signal
+stops the prediction: ``setitimer`` arms SIGALRM for the deadline, and its handler raises into
+the prediction wherever its Python code is, the way a job queue's timeout (RQ's) stops a job.
+Arming and disarming cost two system calls; handing each prediction to another thread and
+waiting for it cost about 100 microseconds (the switches of the GIL, a cold cache) and, under
+load, a quarter of the throughput (benchmarks/compare.py). The request answers 504
+``prediction_timeout`` and the worker goes on to the next. Signals are handled between Python
+bytecodes, so a prediction inside one long call into a native library stops only once that call
+returns; if that takes longer than TIMEOUT, gunicorn replaces the worker.
 
-gunicorn's TIMEOUT is another matter: it replaces a worker whose event loop stopped, which only
-a prediction that holds the GIL without a break can cause (a long call into a C library that
-does not release it). Such a worker's clients see their connections close.
+No signal reaches other threads (THREADS above 1, or a timer someone else holds, such as a test
+runner's), so there the prediction runs in a thread of a small pool while the request's thread
+waits for it. Past the deadline the request answers 504 and goes on; the prediction cannot be
+stopped from outside (no thread can), so it finishes in the pool and its answer is dropped. A
+model that is always slow fills the pool, and later requests time out too, at once: the
+service stays responsive and says why.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import contextvars
 import os
 import queue
+import signal
 import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -32,6 +40,34 @@ class DeadlineExceededError(Exception):
     def __init__(self, seconds: float) -> None:
         super().__init__(f"no answer within {seconds:g} s")
         self.seconds = seconds
+
+
+class _Expired(BaseException):
+    """Raised by the timer's signal into the prediction. Not an Exception, so that a model's own
+    ``except Exception`` cannot swallow it and go on past the deadline."""
+
+
+#: A prediction under the timer is running in this process's main thread.
+_timed = False
+
+
+def _on_timer(_signal: int, _frame: object) -> None:
+    global _timed
+    if _timed:  # a timer that fires just as its prediction returns changes nothing
+        _timed = False
+        raise _Expired
+
+
+def _timer_is_ours() -> bool:
+    """Whether this thread can be stopped by SIGALRM, taking the signal over if no one holds it."""
+    if threading.current_thread() is not threading.main_thread():
+        return False  # signals reach only the main thread's Python code
+    current = signal.getsignal(signal.SIGALRM)
+    if current is not _on_timer:
+        if current is not signal.SIG_DFL:
+            return False  # someone else's timer: leave it alone
+        signal.signal(signal.SIGALRM, _on_timer)
+    return True
 
 
 class _Call(Generic[Result]):
@@ -64,7 +100,7 @@ class _Call(Generic[Result]):
 
 
 class Deadline:
-    """Runs calls with at most ``seconds`` to finish; 0 runs them in the caller's thread."""
+    """Runs calls with at most ``seconds`` to finish; 0 runs them with no deadline."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
@@ -76,6 +112,25 @@ class Deadline:
         """``function(*args)``, or DeadlineExceededError once ``seconds`` have passed."""
         if not self.seconds:
             return function(*args)
+        if _timer_is_ours():
+            return self._run_under_timer(function, args)
+        return self._run_in_pool(function, args)
+
+    def _run_under_timer(self, function: Callable[..., Result], args: tuple[object, ...]) -> Result:
+        global _timed
+        try:
+            _timed = True
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+            try:
+                return function(*args)
+            finally:
+                _timed = False  # first: from here on the timer changes nothing
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        except _Expired:
+            _timed = False
+            raise DeadlineExceededError(self.seconds) from None
+
+    def _run_in_pool(self, function: Callable[..., Result], args: tuple[object, ...]) -> Result:
         self._start_pool()
         call: _Call[Result] = _Call(function, args)
         self._calls.put(call)
