@@ -155,9 +155,14 @@ def test_model_info_and_openapi(server: Server, store: Path, installed: Installe
 
 def test_concurrent_clients_are_served_by_both_workers(server: Server) -> None:
     statuses: list[int] = []
+    # The 8 clients ask at once, round after round: more at a time than one worker answers.
+    # (Asked one after another, each new connection may go to whichever worker is idle,
+    # the same one every time, which says nothing of the other.)
+    together = threading.Barrier(8)
 
     def client() -> None:
         for _ in range(25):
+            together.wait()
             statuses.append(predict(server, [SETOSA]).status)
 
     threads = [threading.Thread(target=client) for _ in range(8)]
@@ -166,8 +171,9 @@ def test_concurrent_clients_are_served_by_both_workers(server: Server) -> None:
     for thread in threads:
         thread.join()
     assert statuses == [200] * 200
-    pids = {line["pid"] for line in server.lines() if line.get("path") == "/v1/predict"}
-    assert len(pids) == 2
+    lines = server.lines()
+    pids = {line["pid"] for line in lines if line.get("path") == "/v1/predict"}
+    assert len(pids) == 2, [line["message"] for line in lines if "path" not in line]
 
 
 def test_every_log_line_is_json_with_request_and_model(

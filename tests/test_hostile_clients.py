@@ -28,6 +28,7 @@ HEAD = (
     b"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
     b"Content-Length: %d\r\n\r\n" % len(BODY)
 )
+JSON_TYPE = {"Content-Type": "application/json"}
 SLOW_CLIENTS = 50
 SLOW_SECONDS = 12
 
@@ -39,10 +40,13 @@ def store(installed: Installed, tmp_path_factory: pytest.TempPathFactory) -> Pat
     return root
 
 
-@pytest.fixture(scope="module")
-def server(start_server: Callable[..., Server], store: Path) -> Server:
-    """The service as it ships (2 workers x 2 threads), but a short REQUEST_READ_TIMEOUT."""
-    server = start_server(store, REQUEST_READ_TIMEOUT="3")
+@pytest.fixture(scope="module", params=["1", "2"], ids=["answered-in-loop", "thread-pool"])
+def server(
+    start_server: Callable[..., Server], store: Path, request: pytest.FixtureRequest
+) -> Server:
+    """The service as it ships, 2 workers, but a short REQUEST_READ_TIMEOUT: each worker's
+    event loop runs the app (THREADS=1, the default), or a pool of 2 threads does."""
+    server = start_server(store, REQUEST_READ_TIMEOUT="3", THREADS=request.param)
     wait_for(server.port, "/readyz", 200)
     return server
 
@@ -231,6 +235,73 @@ def test_a_client_that_expects_100_continue_gets_it_before_its_body(server: Serv
         response.begin()
         assert response.status == 200
         assert json.loads(response.read())["predictions"]
+
+
+def test_pipelined_requests_are_all_answered_in_order(server: Server) -> None:
+    count = 300  # more than a worker could answer from within the answer to the last one
+    paths = [b"/livez" if index % 2 else b"/readyz" for index in range(count)]
+    raw = b"".join(b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % path for path in paths)
+    received = exchange(server, raw[:-4] + b"\r\nConnection: close\r\n\r\n")
+    answers = received.split(b"HTTP/1.1 ")[1:]
+    assert len(answers) == count
+    assert all(answer.startswith(b"200 ") for answer in answers)
+    said = [json.loads(answer.partition(b"\r\n\r\n")[2]) for answer in answers]
+    expected = ["ready" if path == b"/readyz" else "alive" for path in paths]
+    assert [body["status"] for body in said] == expected
+
+
+def test_a_client_that_does_not_read_its_answers_holds_no_worker(
+    server: Server, pytestconfig: pytest.Config
+) -> None:
+    """Each of 4 clients sends large predictions without ever reading: their answers fill the
+    sockets. Other clients are answered meanwhile, and the 4 are closed once they have not
+    taken their answers within REQUEST_READ_TIMEOUT."""
+    big = json.dumps({"instances": [SETOSA] * 1000}).encode()
+    raw = HEAD.replace(b"%d" % len(BODY), b"%d" % len(big)) + big
+    stuck = []
+    for _ in range(4):
+        sock = socket.socket()
+        # Before connecting, so that the window it offers stays small: the answers back up.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", server.port))
+        sock.settimeout(0.5)
+        try:
+            for _ in range(20):
+                sock.sendall(raw)
+        except OSError:  # its send buffer is full too: the server stopped reading it
+            pass
+        stuck.append(sock)
+    try:
+        started = time.monotonic()
+        latencies = []
+        for _ in range(30):
+            asked = time.monotonic()
+            answer = request(server.port, "POST", "/v1/predict", BODY, JSON_TYPE, timeout=5)
+            assert answer.status == 200
+            latencies.append(time.monotonic() - asked)
+        time.sleep(max(0.0, started + 3 + 2 - time.monotonic()))  # REQUEST_READ_TIMEOUT + 2 s
+        closed = 0
+        for sock in stuck:
+            sock.settimeout(5)
+            try:
+                while sock.recv(1 << 20):
+                    pass
+                closed += 1  # the server closed it after the answers it had sent
+            except ConnectionResetError:
+                closed += 1  # or reset it, with answers unread
+            except TimeoutError:
+                pass  # still open: the server is still holding it
+    finally:
+        for sock in stuck:
+            sock.close()
+    say(
+        pytestconfig,
+        "clients that do not read",
+        f"with 4 clients not reading their answers: 30 of 30 predictions answered 200, max "
+        f"{max(latencies) * 1000:.1f} ms; {closed} of 4 stuck connections closed",
+    )
+    assert max(latencies) < 2
+    assert closed == 4
 
 
 def series(metrics: str, name: str) -> list[str]:

@@ -142,7 +142,7 @@ class _ServerEnvironment(_EnvironmentSchema):
     web_concurrency = fields.Integer(
         data_key="WEB_CONCURRENCY", load_default=2, validate=validate.Range(min=1)
     )
-    threads = fields.Integer(data_key="THREADS", load_default=2, validate=validate.Range(min=1))
+    threads = fields.Integer(data_key="THREADS", load_default=1, validate=validate.Range(min=1))
     timeout = fields.Integer(data_key="TIMEOUT", load_default=30, validate=validate.Range(min=1))
     graceful_timeout = fields.Integer(
         data_key="GRACEFUL_TIMEOUT", load_default=30, validate=validate.Range(min=1)

@@ -14,17 +14,17 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 {%- elif cookiecutter.framework == "pytorch" %}
 # Threads per worker for PyTorch's operators (OMP_NUM_THREADS, read when torch is imported):
-# one by default, because WEB_CONCURRENCY workers times THREADS request threads already use
-# every core, and more threads per worker only contend for them. A model whose single
-# prediction is heavy may gain from a few: set OMP_NUM_THREADS yourself, and measure.
+# one by default, because WEB_CONCURRENCY workers already use every core, and more threads
+# per worker only contend for them. A model whose single prediction is heavy may gain from a
+# few: set OMP_NUM_THREADS yourself, and measure.
 for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 {%- else %}
 # Threads per worker for TensorFlow's operators (TF_NUM_INTRAOP_THREADS within an operator,
 # TF_NUM_INTEROP_THREADS across them; read when TensorFlow starts): one by default, because
-# WEB_CONCURRENCY workers times THREADS request threads already use every core, and more
-# threads per worker only contend for them. A model whose single prediction is heavy may gain
-# from a few: set them yourself, and measure.
+# WEB_CONCURRENCY workers already use every core, and more threads per worker only contend
+# for them. A model whose single prediction is heavy may gain from a few: set them yourself,
+# and measure.
 for _variable in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 {%- endif %}
@@ -61,9 +61,9 @@ except ConfigError as error:
 
 bind = f"{_server.host}:{_server.port}"
 workers = _server.web_concurrency
-# gunicorn's gthread worker, but each request is read whole by the worker's event loop before a
-# thread takes it (worker.py says why): slow or idle clients cost a socket, never a thread.
-# Threads let a worker answer while the GIL-free parts of a prediction (numpy) run.
+# gunicorn's gthread worker, but each request is read whole by the worker's event loop before
+# the app sees it (worker.py says why): slow or idle clients cost a socket, never the worker.
+# With THREADS=1 the event loop's thread runs the app itself; more run it in a thread pool.
 worker_class = "{{ cookiecutter.package_name }}.worker.BufferingWorker"
 threads = _server.threads
 # A worker silent for this long is killed and replaced: keep it above the slowest prediction.

@@ -1,12 +1,21 @@
-"""gunicorn's threaded worker, reading each request whole before a thread takes it.
+"""gunicorn's threaded worker, reading each request whole before the app sees it.
 
 A thread of the stock ``gthread`` worker reads a request itself, so a client that sends
 nothing, or its headers or body a byte at a time, holds one of the worker's few threads for as
 long as it likes: a few dozen such connections stop the service. This worker reads requests in
-its event loop instead, without blocking, the way a buffering proxy (nginx) does, and hands a
-request to a thread only once all of it has arrived. A slow client then costs a socket and its
+its event loop instead, without blocking, the way a buffering proxy (nginx) does, and lets the
+app answer a request only once all of it has arrived. A slow client then costs a socket and its
 buffered bytes, never a thread. Every request must arrive in full within REQUEST_READ_TIMEOUT
 (408 otherwise); a body over MAX_CONTENT_LENGTH is refused (413) before it is read.
+
+With THREADS=1 (the default) the event loop's own thread runs the app, as gunicorn's sync
+worker does. Handing each request to a thread and back costs two switches of the GIL, which
+under load cost more than the request (benchmarks/compare.py: about twice the CPU per request
+for a small model). With THREADS above 1 a pool of that many threads runs the app instead: a
+model whose prediction releases the GIL (a large PyTorch network) can then run several at once
+per worker. Either way the answer is kept whole and the event loop sends it without blocking:
+a client that does not read it gets REQUEST_READ_TIMEOUT to do so, and holds only its buffered
+bytes meanwhile, never a thread.
 
 The answers this worker or gunicorn's parser give without the app (400, 408, 413, 414, 431)
 have the API's JSON error shape too, and are counted in ``http_requests_refused_total``.
@@ -185,8 +194,10 @@ class _Connection(gthread.TConn):
         self.worker = worker
         self.reader: RequestReader | None = None
         self.deadline = 0.0
-        self.read_whole = False  # its request has arrived: a thread may take it
+        self.read_whole = False  # its request has arrived: the app may take it
         self.continued = False  # this worker answered "Expect: 100-continue" itself
+        self.unsent = memoryview(b"")  # the part of its answer the client has not taken yet
+        self.keep_alive = False  # whether the connection stays open once the answer is sent
 
     def close(self, graceful: bool = False) -> None:
         if graceful:
@@ -214,9 +225,13 @@ class BufferingWorker(gthread.ThreadWorker):
         #: Bytes held for requests being read, and the most this worker holds at once.
         self.buffered = 0
         self.buffer_budget = max(64 * 1024 * 1024, 16 * self.max_body_bytes)
-        # Connections being read or lingered on, oldest deadline first (dicts keep order).
+        # Connections being read, answered or lingered on, oldest deadline first (dicts keep
+        # order).
         self.reading: dict[_Connection, None] = {}
+        self.answering: dict[_Connection, None] = {}
         self.lingering: dict[_Connection, None] = {}
+        #: The event loop's thread runs the app itself (THREADS=1); else gthread's pool does.
+        self.in_loop = cfg.threads == 1
         self._stopped_at = 0.0  # when the event loop first saw the worker stopping
 
     def init_process(self) -> None:
@@ -235,13 +250,20 @@ class BufferingWorker(gthread.ThreadWorker):
         self.enqueue_req(_Connection(self, self.cfg, client, address, listener.getsockname()))
 
     def enqueue_req(self, conn: _Connection) -> None:  # type: ignore[override]
-        """Every road to a thread passes here: new connections, kept-alive ones that became
+        """Every road to the app passes here: new connections, kept-alive ones that became
         readable, and pipelined bytes left over from the last request."""
         if conn.read_whole:
             conn.read_whole = False
-            super().enqueue_req(conn)
-            return
-        self._start_reading(conn)
+            if self.in_loop:
+                self._answer_in_loop(conn)
+            else:
+                super().enqueue_req(conn)
+        elif self.in_loop and conn.parser is not None and conn.parser.unreader.buf.getvalue():
+            # Pipelined requests: the next one is read on the loop's next turn, not from
+            # inside the answer to the last (a long pipeline would recurse without end).
+            self.method_queue.defer(self._start_reading, conn)
+        else:
+            self._start_reading(conn)
 
     def _start_reading(self, conn: _Connection) -> None:
         leftover = conn.parser.unreader.take_buffered() if conn.parser is not None else b""
@@ -308,9 +330,74 @@ class BufferingWorker(gthread.ThreadWorker):
         except OSError:
             self._drop(conn)
             return
+        conn.sock.setblocking(False)  # the app's answer is sent by the loop, which never waits
         conn.parser.unreader.unread(data)
         conn.data_ready = conn.read_whole = True
         self.enqueue_req(conn)
+
+    def _answer_in_loop(self, conn: _Connection) -> None:
+        self.finish_request(conn, _Done(bool(self.handle(conn))))
+
+    def handle(self, conn: _Connection) -> bool:  # type: ignore[override]
+        """Run the app for a request read whole (in the loop's thread, or a pool thread) and
+        keep its answer, for the loop to send: a client that does not read it never blocks
+        a thread."""
+        client = conn.sock
+        answer = _AnswerBuffer(client)
+        conn.sock = answer  # type: ignore[assignment]
+        try:
+            return super().handle(conn)
+        finally:
+            conn.sock = client
+            conn.unsent = memoryview(answer.data)
+
+    def finish_request(self, conn: _Connection, fs: Any) -> None:
+        """In the loop's thread, once the app has answered: send the answer, then keep the
+        connection or close it as gthread does."""
+        if fs.cancelled() or fs.exception() is not None or not conn.unsent:
+            super().finish_request(conn, fs)
+            return
+        conn.keep_alive = bool(fs.result())
+        if self._send_some(conn):
+            super().finish_request(conn, _Done(conn.keep_alive))
+            return
+        # The client is not taking its answer as fast as it comes: send the rest as it does,
+        # within REQUEST_READ_TIMEOUT, without reading its next request meanwhile.
+        conn.deadline = time.monotonic() + self.read_timeout
+        self.buffered += len(conn.unsent)
+        self.answering[conn] = None
+        try:
+            self.poller.register(conn.sock, selectors.EVENT_WRITE, partial(self._on_writable, conn))
+        except (OSError, ValueError):
+            self._stop_answering(conn)
+            self._drop(conn)
+
+    def _send_some(self, conn: _Connection) -> bool:
+        """Send what the socket takes now; whether all of the answer is sent (or the client is
+        gone, when there is no one to send it to)."""
+        try:
+            while conn.unsent:
+                sent = conn.sock.send(conn.unsent)
+                conn.unsent = conn.unsent[sent:]
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:
+            conn.unsent, conn.keep_alive = memoryview(b""), False
+        return True
+
+    def _on_writable(self, conn: _Connection, _sock: socket.socket) -> None:
+        before = len(conn.unsent)
+        done = self._send_some(conn)
+        self.buffered -= before - len(conn.unsent)
+        if done:
+            self._stop_answering(conn)
+            super().finish_request(conn, _Done(conn.keep_alive))
+
+    def _stop_answering(self, conn: _Connection) -> None:
+        self.answering.pop(conn, None)
+        self.buffered -= len(conn.unsent)
+        conn.unsent = memoryview(b"")
+        self._unregister(conn)
 
     def _refuse(self, conn: _Connection, status: int, reason: str, code: str, text: str) -> None:
         self._stop_reading(conn)
@@ -386,6 +473,16 @@ class BufferingWorker(gthread.ThreadWorker):
             else:  # an idle connection, never used: nothing to answer
                 self._stop_reading(conn)
                 self._drop(conn)
+        while self.answering:
+            conn = next(iter(self.answering))
+            if conn.deadline > now:
+                break
+            self.log.info(
+                "closed a connection whose client did not read its answer within %g s",
+                self.read_timeout,
+            )
+            self._stop_answering(conn)
+            self._drop(conn)
         while self.lingering:
             conn = next(iter(self.lingering))
             if conn.deadline > now:
@@ -396,6 +493,55 @@ class BufferingWorker(gthread.ThreadWorker):
         if conn.continued:
             req._expected_100_continue = False  # sent already, by this worker
         return super().handle_request(req, conn)
+
+
+class _AnswerBuffer:
+    """Stands in for a client's socket while the app runs: the answer is kept, for the event
+    loop to send without blocking once it is whole. The service's answers are small
+    (bounded by the request's size), so keeping one whole costs little."""
+
+    def __init__(self, client: socket.socket) -> None:
+        self.client = client
+        self.data = bytearray()
+
+    def sendall(self, data: bytes) -> None:
+        self.data += data
+
+    def send(self, data: bytes) -> int:
+        self.data += data
+        return len(data)
+
+    def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
+        file.seek(offset)
+        data = file.read(count) if count else file.read()
+        self.data += data
+        return len(data)
+
+    def setblocking(self, flag: bool) -> None:
+        """The client's socket stays non-blocking: gunicorn's calls to block are ignored."""
+
+    def gettimeout(self) -> float:
+        return 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        # Everything else (shutdown and close on an error, the peer's address) is the socket's.
+        return getattr(self.client, name)
+
+
+class _Done:
+    """A finished request, as gthread's ``finish_request`` reads the future of one."""
+
+    def __init__(self, keep_alive: bool) -> None:
+        self.keep_alive = keep_alive
+
+    def cancelled(self) -> bool:
+        return False
+
+    def exception(self) -> BaseException | None:
+        return None
+
+    def result(self) -> bool:
+        return self.keep_alive
 
 
 _BUSY = "The service holds as many unread request bytes as it may; retry shortly."
