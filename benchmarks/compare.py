@@ -185,7 +185,9 @@ def _path(venv: Path) -> str:
     return f"{venv / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}"
 
 
-def servers_for(model: Model, work: Path, others: list[str]) -> list[Server]:
+def servers_for(
+    model: Model, work: Path, others: list[str], variants: tuple[str, ...] | list[str] = ()
+) -> list[Server]:
     base = clean_env(
         PYTHONPATH=f"{model.project / 'src'}:{HERE}",
         MODEL_STORE=str(model.store),
@@ -226,6 +228,17 @@ def servers_for(model: Model, work: Path, others: list[str]) -> list[Server]:
             "instances",
         ),
     ]
+    for variant in variants:  # the bake with other settings, e.g. THREADS=2
+        settings = dict(item.split("=", 1) for item in variant.split(","))
+        servers.append(
+            Server(
+                f"the bake, {variant}",
+                servers[1].command,
+                {**base, **settings},
+                "/v1/predict",
+                "instances",
+            )
+        )
     if "mlflow" in others:
         venv = other_venv("mlflow", model)
         saved = work / f"mlflow-{model.name}"
@@ -336,6 +349,13 @@ def main() -> None:
         choices=[scenario.name for scenario in SCENARIOS],
         help="only these scenarios (repeatable; default: all)",
     )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE[,NAME=VALUE]",
+        help="also the bake with these settings (repeatable), e.g. THREADS=2 or PREDICT_TIMEOUT=0",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the table goes")
     args = parser.parse_args()
     need_wrk()
@@ -344,7 +364,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="compare-"))
     models = bake_models(work, {scenario.model for scenario in scenarios})
-    plans = {name: servers_for(model, work, others) for name, model in models.items()}
+    plans = {name: servers_for(model, work, others, args.variant) for name, model in models.items()}
     print(f"baked and trained {', '.join(models)} in {work}", flush=True)
 
     figures: dict[tuple[str, str], Figures] = {}
