@@ -192,6 +192,24 @@ def test_every_log_line_is_json_with_request_and_model(
     assert all(line["model_version"] == "1" for line in requests if line["path"] == "/v1/predict")
 
 
+def test_gunicorn_writes_its_own_access_lines_only_when_asked(
+    server: Server, start_server: Callable[..., Server], store: Path
+) -> None:
+    assert not [line for line in server.lines() if line["logger"] == "gunicorn.access"]
+    asked = start_server(store, GUNICORN_ACCESS_LOG="true")
+    try:
+        wait_for(asked.port, "/readyz", 200)
+        answer = predict(asked, [SETOSA])
+    finally:
+        asked.stop()
+    access = [line["message"] for line in asked.lines() if line["logger"] == "gunicorn.access"]
+    assert any(
+        '"POST /v1/predict HTTP/1.1" 200' in message
+        and f"request_id={answer.headers['x-request-id']}" in message
+        for message in access
+    ), access
+
+
 def test_empty_store_is_live_not_ready_then_ready_once_a_model_is_promoted(
     start_server: Callable[..., Server], installed: Installed, tmp_path: Path
 ) -> None:

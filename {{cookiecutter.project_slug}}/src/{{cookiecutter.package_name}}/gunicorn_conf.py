@@ -34,6 +34,8 @@ import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from gunicorn.arbiter import Arbiter  # noqa: E402
+from gunicorn.config import Config  # noqa: E402
+from gunicorn.glogging import Logger  # noqa: E402
 from gunicorn.workers.base import Worker  # noqa: E402
 
 {% if cookiecutter.auth == "api_key" -%}
@@ -122,6 +124,23 @@ access_log_format = (
     "model_version=%({x-model-version}o)s"
 )
 loglevel = _app.log_level.lower()
+
+
+class AccessAwareLogger(Logger):
+    """gunicorn's logger, but it builds an access line only when its logger would write it:
+    gunicorn builds one per request whenever logging is configured by dict (about 2% of a
+    one-record request's CPU), even with gunicorn.access set to drop it."""
+
+    def setup(self, cfg: Config) -> None:
+        super().setup(cfg)
+        self._writes_access_lines = self.access_log.isEnabledFor(logging.INFO)
+
+    @property
+    def access_log_enabled(self) -> bool:
+        return getattr(self, "_writes_access_lines", False)
+
+
+logger_class = AccessAwareLogger
 
 
 def when_ready(server: Arbiter) -> None:
