@@ -66,6 +66,8 @@ ID_LENGTH = 64
 WRITE_BATCH_ROWS = 5_000
 #: Most parameters in one SQL statement (SQLite's limit since 3.32).
 MAX_PARAMETERS = 32_766
+#: Most rows in one multi-row INSERT (a power of two: see ``_DriverInsert.statements``).
+MAX_ROWS_PER_STATEMENT = 512
 #: How long the writer lets requests gather after the first before it writes them: the rows
 #: reach the log this much later, and the database sees one transaction, not one per request.
 GATHER_SECONDS = 0.2
@@ -219,7 +221,9 @@ class _DriverInsert:
         self.rows_per_statement = 1
         width = len(self.order or [])
         if dialect.paramstyle == "qmark" and values and self._group.count("?") == width:
-            self.rows_per_statement = MAX_PARAMETERS // max(1, width)
+            fits = MAX_PARAMETERS // max(1, width)
+            self.rows_per_statement = min(MAX_ROWS_PER_STATEMENT, 1 << (fits.bit_length() - 1))
+        self._sql: dict[int, str] = {}  # the statement for each row count in use
 
     def statements(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[str, Any]]:
         """The statements, each with its parameters, that insert ``rows``."""
@@ -235,11 +239,32 @@ class _DriverInsert:
         if self.rows_per_statement == 1:
             return [(self.statement, tuples)]
         statements = []
-        for start in range(0, len(tuples), self.rows_per_statement):
-            chunk = tuples[start : start + self.rows_per_statement]
-            sql = self._head + ", ".join([self._group] * len(chunk))
-            statements.append((sql, tuple(value for row in chunk for value in row)))
+        start = 0
+        while start < len(tuples):
+            count = self._rows_in_next(len(tuples) - start)
+            chunk = tuples[start : start + count]
+            statements.append(
+                (self._sql_for(count), tuple(value for row in chunk for value in row))
+            )
+            start += count
         return statements
+
+    def _rows_in_next(self, left: int) -> int:
+        """As many rows as a statement takes, else the largest power of two of those left.
+
+        The driver keeps each distinct statement it ran, prepared, in a cache of 128 per
+        connection, and a statement of thousands of rows is large: one per batch size, as
+        before, held about 100 MiB per worker after a minute of 100-record requests. Powers
+        of two make at most 10 statements in all, each prepared once."""
+        if left >= self.rows_per_statement:
+            return self.rows_per_statement
+        return 1 << (left.bit_length() - 1)
+
+    def _sql_for(self, rows: int) -> str:
+        sql = self._sql.get(rows)
+        if sql is None:
+            sql = self._sql[rows] = self._head + ", ".join([self._group] * rows)
+        return sql
 
     def _converted(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
         converted: dict[str, list[Any]] = {}
