@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -93,3 +94,15 @@ def test_metrics_directory_is_the_instance_s_own_and_emptied(
     load_config(RUNTIME_DIR=str(tmp_path))
     assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(metrics)
     assert list(metrics.iterdir()) == []
+
+
+def test_the_master_freezes_its_objects_before_each_fork(
+    load_config: Callable[..., ModuleType],
+) -> None:
+    config = load_config()
+    gc.unfreeze()
+    try:
+        config.pre_fork(None, None)  # type: ignore[arg-type]
+        assert gc.get_freeze_count() > 0  # the workers' collections will skip these
+    finally:
+        gc.unfreeze()

@@ -29,7 +29,8 @@ for _variable in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_T
     os.environ.setdefault(_variable, "1")
 {%- endif %}
 
-import logging  # noqa: E402 - after the thread limits, on purpose
+import gc  # noqa: E402 - after the thread limits, on purpose
+import logging  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -150,6 +151,15 @@ def when_ready(server: Arbiter) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(os.getpid())
+
+
+def pre_fork(server: Arbiter, worker: Worker) -> None:
+    """Freeze the master's objects before each fork, so that the workers' garbage collector
+    leaves them alone. Otherwise each collection in a worker writes to every object the master
+    made (the app, a preloaded model), and the memory pages the workers shared with the master
+    become their own: the tree's PSS after a minute of 100-record requests was 332 MiB against
+    249 MiB frozen."""
+    gc.freeze()
 
 
 def post_worker_init(worker: Worker) -> None:
