@@ -127,7 +127,6 @@ class Deadline:
                 _timed = False  # first: from here on the timer changes nothing
                 signal.setitimer(signal.ITIMER_REAL, 0)
         except _Expired:
-            _timed = False
             raise DeadlineExceededError(self.seconds) from None
 
     def _run_in_pool(self, function: Callable[..., Result], args: tuple[object, ...]) -> Result:

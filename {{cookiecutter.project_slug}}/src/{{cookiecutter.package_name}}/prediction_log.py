@@ -66,7 +66,7 @@ ID_LENGTH = 64
 WRITE_BATCH_ROWS = 5_000
 #: Most parameters in one SQL statement (SQLite's limit since 3.32).
 MAX_PARAMETERS = 32_766
-#: Most rows in one multi-row INSERT (a power of two: see ``_DriverInsert.statements``).
+#: Most rows in one multi-row INSERT (see ``_DriverInsert._rows_in_next``).
 MAX_ROWS_PER_STATEMENT = 512
 #: How long the writer lets requests gather after the first before it writes them: the rows
 #: reach the log this much later, and the database sees one transaction, not one per request.
@@ -222,7 +222,7 @@ class _DriverInsert:
         width = len(self.order or [])
         if dialect.paramstyle == "qmark" and values and self._group.count("?") == width:
             fits = MAX_PARAMETERS // max(1, width)
-            self.rows_per_statement = min(MAX_ROWS_PER_STATEMENT, 1 << (fits.bit_length() - 1))
+            self.rows_per_statement = min(MAX_ROWS_PER_STATEMENT, fits)
         self._sql: dict[int, str] = {}  # the statement for each row count in use
 
     def statements(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[str, Any]]:
@@ -254,8 +254,8 @@ class _DriverInsert:
 
         The driver keeps each distinct statement it ran, prepared, in a cache of 128 per
         connection, and a statement of thousands of rows is large: one per batch size, as
-        before, held about 100 MiB per worker after a minute of 100-record requests. Powers
-        of two make at most 10 statements in all, each prepared once."""
+        before, held about 70 MiB of the tree's PSS after 8 s of 100-record requests. The
+        full size and powers of two below it make at most 10 statements, each prepared once."""
         if left >= self.rows_per_statement:
             return self.rows_per_statement
         return 1 << (left.bit_length() - 1)
