@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -186,7 +187,7 @@ def _path(venv: Path) -> str:
 
 
 def servers_for(
-    model: Model, work: Path, others: list[str], variants: tuple[str, ...] | list[str] = ()
+    model: Model, work: Path, others: list[str], variants: Sequence[str] = ()
 ) -> list[Server]:
     base = clean_env(
         PYTHONPATH=f"{model.project / 'src'}:{HERE}",
@@ -196,6 +197,12 @@ def servers_for(
         WEB_CONCURRENCY=str(WORKERS),
     )
     gunicorn = [str(model.python), "-m", "gunicorn"]
+    bake_command = [
+        *gunicorn,
+        "--config",
+        f"python:{model.package}.gunicorn_conf",
+        f"{model.package}.wsgi:app",
+    ]
     servers = [
         Server(
             "bare Flask",
@@ -215,25 +222,14 @@ def servers_for(
             "/v1/predict",
             "instances",
         ),
-        Server(
-            "the bake",
-            [
-                *gunicorn,
-                "--config",
-                f"python:{model.package}.gunicorn_conf",
-                f"{model.package}.wsgi:app",
-            ],
-            base,
-            "/v1/predict",
-            "instances",
-        ),
+        Server("the bake", bake_command, base, "/v1/predict", "instances"),
     ]
     for variant in variants:  # the bake with other settings, e.g. THREADS=2
         settings = dict(item.split("=", 1) for item in variant.split(","))
         servers.append(
             Server(
                 f"the bake, {variant}",
-                servers[1].command,
+                bake_command,
                 {**base, **settings},
                 "/v1/predict",
                 "instances",
