@@ -83,6 +83,7 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
                 "test_registry.py",
                 "test_request_properties.py",
                 "test_serializer.py",
+                "test_turns.py",
                 "test_validation.py",
                 "test_worker.py",
             )
@@ -121,6 +122,7 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
                 "serializer.py",
                 "serving.py",
                 "training.py",
+                "turns.py",
                 "worker.py",
                 "wsgi.py",
                 "api/__init__.py",

@@ -11,6 +11,7 @@ from flask.json.provider import DefaultJSONProvider
 from . import {{ "auth, " if cookiecutter.auth == "api_key" }}errors, logs, metrics, monitoring, serving
 from .api import docs, feedback, health, model_info, monitoring_report, predictions
 from .config import Settings
+from .turns import turns
 
 
 class StrictJSONProvider(DefaultJSONProvider):
@@ -53,4 +54,6 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         docs.bp,
     ):
         app.register_blueprint(blueprint)
+    # Counted, so that background threads take their turns between requests.
+    app.wsgi_app = turns.wrap(app.wsgi_app)  # type: ignore[method-assign]
     return app

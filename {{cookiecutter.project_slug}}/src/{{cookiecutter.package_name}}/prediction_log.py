@@ -57,6 +57,7 @@ from sqlalchemy.types import TypeDecorator
 
 from . import json_text
 from .metrics import PREDICTION_LOG_DROPPED, PREDICTION_LOG_UP, PREDICTION_LOG_WRITTEN
+from .turns import turns
 
 logger = logging.getLogger(__name__)
 
@@ -532,17 +533,18 @@ class PredictionLog:
                 # memory it holds, then grew until it was full and rows were dropped).
                 self._hurry.wait(GATHER_SECONDS)
             self._hurry.clear()
-            while True:
-                if isinstance(item, threading.Event):
-                    waiting.append(item)
-                    break  # write now: someone waits for everything queued before it
-                rows.extend(item.rows() if isinstance(item, ScoredBatch) else item)
-                if len(rows) >= WRITE_BATCH_ROWS:
-                    break
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
+            with turns.turn():
+                while True:
+                    if isinstance(item, threading.Event):
+                        waiting.append(item)
+                        break  # write now: someone waits for everything queued before it
+                    rows.extend(item.rows() if isinstance(item, ScoredBatch) else item)
+                    if len(rows) >= WRITE_BATCH_ROWS:
+                        break
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
             behind = len(rows) >= WRITE_BATCH_ROWS
             if rows:
                 with self._lock:
@@ -560,7 +562,7 @@ class PredictionLog:
             try:
                 if not self._schema_ready and not self.create_schema():
                     raise PredictionLogUnavailableError(self.problem or "out of reach")
-                with self.engine.begin() as connection:
+                with turns.turn(), self.engine.begin() as connection:
                     self._insert_rows(connection, rows)
             except (PredictionLogUnavailableError, *OUT_OF_REACH) as error:
                 if not isinstance(error, PredictionLogUnavailableError):

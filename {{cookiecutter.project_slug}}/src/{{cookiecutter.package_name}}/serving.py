@@ -33,6 +33,7 @@ from .metrics import MODEL_LOADS, MODEL_READY, MODEL_SWAPS
 from .predict import predict
 from .reference import typical_instance
 from .registry import LoadedVersion, ModelStore, StoreError, utc_now
+from .turns import turns
 
 logger = logging.getLogger(__name__)
 
@@ -208,7 +209,8 @@ class ModelHolder:
         while True:
             time.sleep(self.poll_seconds)
             try:
-                self.refresh()
+                with turns.turn():
+                    self.refresh()
             except Exception:  # the watcher must outlive any surprise
                 logger.exception("registry watch failed; still serving what it served")
 
