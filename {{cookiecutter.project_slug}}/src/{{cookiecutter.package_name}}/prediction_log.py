@@ -533,7 +533,7 @@ class PredictionLog:
                 # memory it holds, then grew until it was full and rows were dropped).
                 self._hurry.wait(GATHER_SECONDS)
             self._hurry.clear()
-            with turns.turn():
+            with turns.turn():  # making the rows is work under the GIL too
                 while True:
                     if isinstance(item, threading.Event):
                         waiting.append(item)
@@ -562,6 +562,7 @@ class PredictionLog:
             try:
                 if not self._schema_ready and not self.create_schema():
                     raise PredictionLogUnavailableError(self.problem or "out of reach")
+                # A turn per attempt: the pauses between attempts hold up no request.
                 with turns.turn(), self.engine.begin() as connection:
                     self._insert_rows(connection, rows)
             except (PredictionLogUnavailableError, *OUT_OF_REACH) as error:
