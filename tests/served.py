@@ -11,6 +11,7 @@ import json
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import threading
 import time
@@ -39,6 +40,18 @@ ALIAS_CHANGES = [
     (["promote", "1"], 1),
     (["rollback"], 2),
 ]
+
+
+def logged_ids(database: sqlite3.Connection) -> set[str]:
+    """The prediction ids a bake's SQLite prediction log holds (a row per request, ``records``
+    ids ``<id>-<index>`` each)."""
+    rows = database.execute("SELECT id, records FROM prediction_requests")
+    return {f"{prefix}-{index}" for prefix, records in rows for index in range(records)}
+
+
+def logged_records(database: sqlite3.Connection) -> int:
+    """How many predictions a bake's SQLite prediction log holds."""
+    return database.execute("SELECT sum(records) FROM prediction_requests").fetchone()[0] or 0
 
 
 def free_port() -> int:

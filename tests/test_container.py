@@ -21,7 +21,7 @@ from combos import DEFAULT, Combo
 from http_client import request, wait_for
 from podman import BASE_PYTHON, Podman, missing_tools
 from report import say
-from served import Installed, free_port
+from served import Installed, free_port, logged_ids
 
 pytestmark = pytest.mark.slow
 
@@ -201,7 +201,7 @@ def test_sigterm_stops_cleanly_within_the_graceful_timeout_and_keeps_the_log(
     logs = podman("logs", name)
     assert "Traceback" not in logs
     with sqlite3.connect(store / "prediction-log.sqlite3") as database:
-        logged = {row[0] for row in database.execute("SELECT id FROM prediction_log")}
+        logged = logged_ids(database)
     assert ids <= logged  # every answer of the run was written before the exit
 
 

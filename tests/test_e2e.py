@@ -20,7 +20,7 @@ from openapi_spec_validator import validate as validate_openapi
 
 from combos import SERVED, Combo
 from http_client import Answer, request, wait_for
-from served import SETOSA, Installed, Server
+from served import SETOSA, Installed, Server, logged_ids
 
 pytestmark = pytest.mark.slow
 
@@ -295,5 +295,5 @@ def test_every_prediction_reaches_the_log_through_a_sigterm(
     assert (answer["stored"], [item["index"] for item in answer["rejected"]]) == (1, [1])
     assert server.stop() == 0
     with sqlite3.connect(database) as connection:
-        logged = {row[0] for row in connection.execute("SELECT id FROM prediction_log")}
+        logged = logged_ids(connection)
     assert logged == set(ids)

@@ -24,11 +24,11 @@ from combos import DEFAULT, Combo
 from http_client import request, wait_for
 from postgres import postgres_server
 from report import say
-from served import SETOSA, Installed, Load, Server
+from served import SETOSA, Installed, Load, Server, logged_records
 
 pytestmark = pytest.mark.slow
 
-SHUT_DOWN_UNWRITTEN = "prediction log: rows still queued at shutdown were not written"
+SHUT_DOWN_UNWRITTEN = "prediction log: records still queued at shutdown were not written"
 
 
 @pytest.fixture(scope="module")
@@ -153,8 +153,10 @@ def test_a_stop_while_the_database_is_locked_counts_what_it_could_not_write(
     lock.execute("ROLLBACK")
     lock.close()
     with sqlite3.connect(log_file) as database:
-        written = database.execute("SELECT count(*) FROM prediction_log").fetchone()[0]
-    counted = sum(line["rows"] for line in server.lines() if line["message"] == SHUT_DOWN_UNWRITTEN)
+        written = logged_records(database)
+    counted = sum(
+        line["records"] for line in server.lines() if line["message"] == SHUT_DOWN_UNWRITTEN
+    )
     say(
         pytestconfig,
         "faults: SIGTERM with the database locked",
@@ -182,7 +184,7 @@ def test_a_killed_worker_loses_at_most_its_queue(
     wait_until(lambda: sum(accounted(server.port)) + 10_000 >= total, 30, "the queues draining")
     time.sleep(2)
     with sqlite3.connect(log_file) as database:
-        written = database.execute("SELECT count(*) FROM prediction_log").fetchone()[0]
+        written = logged_records(database)
     dropped = accounted(server.port)[1]
     lost = total - written - dropped
     say(

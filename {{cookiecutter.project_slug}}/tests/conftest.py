@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import text
 
 from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.config import DEFAULT_MODEL_NAME
@@ -95,6 +96,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         pytest.skip("TEST_DATABASE_URL names no PostgreSQL database to run this test on too")
     engine = make_engine(url)
     schema.drop_all(engine)
+    with engine.begin() as connection:  # a per-record log a test made (see test_prediction_log)
+        connection.execute(text("DROP TABLE IF EXISTS prediction_feedback, prediction_log"))
     engine.dispose()
     return url
 

@@ -14,6 +14,7 @@ from {{ cookiecutter.package_name }}.prediction_log import (
     ALREADY_LABELLED,
     UNKNOWN_ID,
     PredictionLog,
+    ScoredBatch,
     issued_at,
     new_id_prefix,
 )
@@ -151,17 +152,17 @@ def test_feedback_that_overtakes_its_prediction_waits_for_it(
         (2, ALREADY_LABELLED),
     ]
     assert log.resolve_pending_feedback() == 0  # its prediction is not written yet
-    row = {
-        "id": early_id,
-        "created_at": datetime.now(UTC),
-        "model_name": "other-worker",
-        "model_version": 1,
-        "request_id": "r",
-        "inputs": records[0],
-        "output": {key: value for key, value in answer.items() if key != "id"},
-        "latency_ms": 1.0,
-    }
-    log.record([row])
+    batch = ScoredBatch(
+        id_prefix=early_id.removesuffix("-0"),
+        created_at=datetime.now(UTC),
+        model_name="other-worker",
+        model_version=1,
+        request_id="r",
+        latency_ms=1.0,
+        instances=records[:1],
+        outputs=[{key: value for key, value in answer.items() if key != "id"}],
+    )
+    log.record(batch)
     assert log.flush()
     assert log.resolve_pending_feedback() == 1
     labelled = log.labelled(datetime.now(UTC) - timedelta(hours=1))

@@ -12,13 +12,28 @@ from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import inspect
+from sqlalchemy import (
+    JSON,
+    Column,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    func,
+    insert,
+    inspect,
+    select,
+)
 
 from {{ cookiecutter.package_name }} import prediction_log
 from {{ cookiecutter.package_name }}.prediction_log import (
     ALREADY_LABELLED,
     UNKNOWN_ID,
     PredictionLog,
+    ScoredBatch,
+    requests,
 )
 
 NOW = datetime.now(UTC)
@@ -29,21 +44,18 @@ def dropped(reason: str) -> float:
     return REGISTRY.get_sample_value("prediction_log_dropped_records_total", labels) or 0.0
 
 
-def rows(prefix: str, count: int, version: int = 1, at: datetime = NOW) -> list[dict[str, Any]]:
-    """Prediction rows as the service writes them, ids ``<prefix>-<i>``."""
-    return [
-        {
-            "id": f"{prefix}-{index}",
-            "created_at": at,
-            "model_name": "test",
-            "model_version": version,
-            "request_id": prefix,
-            "inputs": {"x": float(index)},
-            "output": {"label": "a"},
-            "latency_ms": 1.5,
-        }
-        for index in range(count)
-    ]
+def rows(prefix: str, count: int, version: int = 1, at: datetime = NOW) -> ScoredBatch:
+    """A request's predictions as the service queues them, ids ``<prefix>-<i>``."""
+    return ScoredBatch(
+        id_prefix=prefix,
+        created_at=at,
+        model_name="test",
+        model_version=version,
+        request_id=prefix,
+        latency_ms=1.5,
+        instances=[{"x": float(index)} for index in range(count)],
+        outputs=[{"label": "a"} for _ in range(count)],
+    )
 
 
 @pytest.fixture
@@ -72,7 +84,7 @@ def test_the_schema_is_created_once_and_creating_it_again_changes_nothing(
     again = PredictionLog(database_url)
     again.create_schema()
     tables = set(inspect(again.engine).get_table_names())
-    assert {"prediction_log", "prediction_feedback"} <= tables
+    assert {"prediction_requests", "prediction_outcomes"} <= tables
     assert again.counts(NOW - timedelta(minutes=1)) == {1: 2}
     first.close()
     again.close()
@@ -121,7 +133,7 @@ def test_a_full_queue_drops_rows_and_counts_them_without_blocking(
     small = PredictionLog(log.url, queue_size=1)
     write = small._write
 
-    def stalled_write(batch: list[dict[str, Any]]) -> None:
+    def stalled_write(batch: list[dict[str, Any]]) -> None:  # the rows of requests
         writing.set()
         release.wait(10)
         write(batch)
@@ -145,7 +157,7 @@ def test_a_failed_write_is_counted_and_the_writer_goes_on(
     log.record(rows("dup", 1))
     log.flush()
     before = dropped("write_failed")
-    log.record(rows("dup", 1))  # the same id again: the database refuses the row
+    log.record(rows("dup", 1))  # the same ids again: the database refuses the row
     log.record(rows("next", 2))  # written with it, so refused with it
     log.flush()
     assert dropped("write_failed") == before + 3
@@ -176,3 +188,103 @@ def test_the_sqlite_log_is_readable_by_its_owner_only(tmp_path: Path) -> None:
         log.close()
         assert stat.S_IMODE(path.stat().st_mode) & 0o007 == 0, path
     assert stat.S_IMODE(new.stat().st_mode) == 0o600
+
+
+def test_a_request_is_one_row_and_its_records_are_read_back_one_by_one(
+    log: PredictionLog,
+) -> None:
+    for batch in range(3):
+        log.record(rows(f"req{batch}", 40))
+    assert log.flush()
+    with log.engine.connect() as connection:
+        written = connection.execute(select(func.count()).select_from(requests)).scalar()
+    assert written == 3
+    since = NOW - timedelta(minutes=1)
+    assert log.counts(since) == {1: 120}
+    assert len(log.recent_inputs(1, since)) == 120
+    assert len(log.recent_inputs(1, since, limit=50)) == 50  # cut inside a request's row
+
+
+def test_a_prediction_id_names_one_record_of_its_request(log: PredictionLog) -> None:
+    log.record(rows("q", 3))
+    assert log.flush()
+    ids = ["q-3", "q-01", "q-+1", "q-1.0", "q-", "-1", "q-1"]
+    problems = log.add_feedback([(prediction_id, "a") for prediction_id in ids])
+    assert problems == dict.fromkeys(range(6), UNKNOWN_ID)  # only q-1 names a record
+    assert log.add_feedback([("q-1", "b")]) == {0: ALREADY_LABELLED}
+    assert [actual for _, _, actual in log.labelled(NOW - timedelta(minutes=1))] == ["a"]
+
+
+# The log as it was written before a request became one row: a row per record.
+per_record = MetaData()
+old_predictions = Table(
+    "prediction_log",
+    per_record,
+    Column("id", String(64), primary_key=True),
+    Column("created_at", prediction_log.UTCDateTime, nullable=False, index=True),
+    Column("model_name", String(128), nullable=False),
+    Column("model_version", Integer, nullable=False),
+    Column("request_id", String(128), nullable=False),
+    Column("inputs", JSON, nullable=False),
+    Column("output", JSON, nullable=False),
+    Column("latency_ms", Float, nullable=False),
+)
+old_feedback = Table(
+    "prediction_feedback",
+    per_record,
+    Column("prediction_id", String(64), ForeignKey(old_predictions.c.id), primary_key=True),
+    Column("actual", JSON, nullable=False),
+    Column("received_at", prediction_log.UTCDateTime, nullable=False, index=True),
+)
+
+
+def test_a_log_of_rows_per_record_is_moved_to_rows_per_request(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(prediction_log, "MIGRATE_ROWS_AT_ONCE", 4)  # moved in several parts
+    engine = prediction_log.make_engine(database_url)
+    first, second = prediction_log.new_id_prefix(), prediction_log.new_id_prefix()
+    ids = [(first, index, 1) for index in range(12)] + [(second, index, 2) for index in range(3)]
+    ids.append(("not-issued-here", 0, 1))  # an id no request of this service has: dropped
+    with engine.begin() as connection:
+        per_record.create_all(connection)
+        connection.execute(
+            insert(old_predictions),
+            [
+                {
+                    "id": f"{prefix}-{index}",
+                    "created_at": NOW,
+                    "model_name": "test",
+                    "model_version": version,
+                    "request_id": prefix,
+                    "inputs": {"x": float(index)},
+                    "output": {"label": f"l{index}"},
+                    "latency_ms": 1.0,
+                }
+                for prefix, index, version in ids
+            ],
+        )
+        connection.execute(
+            insert(old_feedback),
+            [{"prediction_id": f"{first}-10", "actual": "l10", "received_at": NOW}],
+        )
+    engine.dispose()
+    log = PredictionLog(database_url)
+    assert log.create_schema()
+    tables = set(inspect(log.engine).get_table_names())
+    assert not {"prediction_log", "prediction_feedback"} & tables
+    since = NOW - timedelta(minutes=1)
+    assert log.counts(since) == {1: 12, 2: 3}
+    assert sorted(record["x"] for record in log.recent_inputs(1, since)) == [
+        float(index) for index in range(12)
+    ]
+    assert log.labelled(since) == [(1, {"label": "l10"}, "l10")]
+    assert log.add_feedback([(f"{first}-10", "l10"), (f"{second}-2", "l2")]) == {
+        0: ALREADY_LABELLED
+    }
+    assert len(log.labelled(since)) == 2
+    log.close()
+    again = PredictionLog(database_url)  # nothing left to move: nothing changes
+    assert again.create_schema()
+    assert again.counts(since) == {1: 12, 2: 3}
+    again.close()

@@ -119,27 +119,31 @@ class Monitor:
     def observe(
         self,
         loaded: LoadedVersion,
-        instances: Sequence[Mapping[str, float]],
-        predictions: Sequence[Mapping[str, Any]],
+        instances: Sequence[dict[str, Any]],
+        answers: Sequence[dict[str, Any]],
         *,
+        id_prefix: str,
         request_id: str,
         latency_ms: float,
     ) -> None:
-        """Count a scored batch in the metrics and queue it for the prediction log."""
+        """Count a scored batch in the metrics and queue it for the prediction log.
+
+        ``answers`` are the records' predictions without their ids (``<id_prefix>-<index>``)."""
         self.start()  # a server without gunicorn's hook: start on the first prediction
         if self.settings.request_metrics:
             BATCH_SIZE.observe(len(instances))
-            observe_predictions(str(loaded.version), predictions)
+            observe_predictions(str(loaded.version), answers)
             self._live_bins(loaded).observe(instances)
         if self.log is not None:
             batch = ScoredBatch(
+                id_prefix=id_prefix,
                 created_at=datetime.now(UTC),
                 model_name=self.holder.store.name,
                 model_version=loaded.version,
                 request_id=request_id,
                 latency_ms=latency_ms,
                 instances=instances,
-                predictions=predictions,
+                outputs=answers,
             )
             self.log.record(batch)
 

@@ -6,7 +6,8 @@ is created at start-up.
 
 Predictions are written off the request path: a request puts its batch on a bounded queue, and
 a thread of each worker turns what gathered over GATHER_SECONDS into rows and writes them in one
-transaction (a transaction per request would cost more than the request itself). A full queue
+transaction (a transaction per request would cost more than the request itself). A request is
+one row, its records' inputs and outputs held as JSON arrays in the order of their ids. A full queue
 (the database is slower than the traffic) drops the rows and counts them in
 ``prediction_log_dropped_records_total``, rather than slowing every request. ``close()`` writes
 what is queued; gunicorn's worker_exit hook calls it on a graceful stop.
@@ -49,6 +50,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
 )
 from sqlalchemy.engine import Dialect, make_url
@@ -63,8 +65,8 @@ logger = logging.getLogger(__name__)
 
 #: Longest prediction id the log holds (ids are 32 hex digits, a dash and the record's index).
 ID_LENGTH = 64
-#: Most rows written in one transaction.
-WRITE_BATCH_ROWS = 5_000
+#: Most records (over all the requests' rows) written in one transaction.
+WRITE_BATCH_RECORDS = 5_000
 #: Most parameters in one SQL statement (SQLite's limit since 3.32).
 MAX_PARAMETERS = 32_766
 #: Most rows in one multi-row INSERT (see ``_DriverInsert._rows_in_next``).
@@ -75,6 +77,8 @@ GATHER_SECONDS = 0.2
 #: A write the database refuses (not one it cannot take now) is tried this many times, with
 #: growing pauses, before its rows are dropped.
 WRITE_ATTEMPTS = 3
+#: Rows fetched at a time when reading back inputs: each holds a whole request's records.
+READ_ROWS_AT_ONCE = 64
 #: How long feedback waits for this worker's queued predictions to be written.
 FLUSH_FOR_FEEDBACK_SECONDS = 2.0
 #: Longest pause between two tries while the database is out of reach.
@@ -112,17 +116,24 @@ class UTCDateTime(TypeDecorator):
 
 
 schema = MetaData()
-predictions = Table(
-    "prediction_log",
+#: A row per request, not per record: SQLite spent about 7 of the 11 microseconds a logged record
+#: cost on a row's three B-tree inserts (the rowid, the id, the time), and 100-record requests
+#: ran at 0.72x of the service without the log. Record ``i`` of a request has the prediction id
+#: ``<id>-<i>``, and its input and output at index ``i`` of the arrays.
+requests = Table(
+    "prediction_requests",
     schema,
+    #: The prefix of its prediction ids.
     Column("id", String(ID_LENGTH), primary_key=True),
     Column("created_at", UTCDateTime, nullable=False, index=True),
     Column("model_name", String(128), nullable=False),
     Column("model_version", Integer, nullable=False),
     Column("request_id", String(128), nullable=False),
+    Column("records", Integer, nullable=False),
     Column("inputs", JSON, nullable=False),
-    Column("output", JSON, nullable=False),
-    #: The whole request's time in the service, shared by the records of a batch.
+    #: Each record's prediction as the API answered it, without its id.
+    Column("outputs", JSON, nullable=False),
+    #: The whole request's time in the service.
     Column("latency_ms", Float, nullable=False),
 )
 #: Feedback that arrived before its prediction's row was written (see PENDING_WINDOW).
@@ -133,22 +144,40 @@ pending_feedback = Table(
     Column("actual", JSON, nullable=False),
     Column("received_at", UTCDateTime, nullable=False, index=True),
 )
+#: Feedback holds its prediction's version and output, copied from the request's row when it is
+#: stored: accuracy reads this table alone, not a request's whole arrays per label.
 feedback = Table(
-    "prediction_feedback",
+    "prediction_outcomes",
     schema,
-    Column("prediction_id", String(ID_LENGTH), ForeignKey(predictions.c.id), primary_key=True),
+    Column("prediction_id", String(ID_LENGTH), primary_key=True),
+    Column("request", String(ID_LENGTH), ForeignKey(requests.c.id), nullable=False),
+    Column("model_version", Integer, nullable=False),
+    Column("output", JSON, nullable=False),
     Column("actual", JSON, nullable=False),
     Column("received_at", UTCDateTime, nullable=False, index=True),
 )
 
-
-_PREDICTION_ID = re.compile(r"([0-9a-f]{12})[0-9a-f]{20}-[0-9]{1,9}")
+#: A record's index as ids write it: no sign, no leading zero (``-07`` would name ``-7`` again).
+_INDEX = r"(?:0|[1-9][0-9]{0,8})"
+_PREDICTION_ID = re.compile(r"([0-9a-f]{12})[0-9a-f]{20}-" + _INDEX)
+_ANY_PREDICTION_ID = re.compile(r"(.+)-(" + _INDEX + ")")
+#: The length of the prefix of the ids this service issues.
+PREFIX_LENGTH = 32
 
 
 def new_id_prefix() -> str:
     """The prefix of one request's prediction ids (each adds ``-<index>``): 32 hex digits,
     the time in milliseconds then 80 random bits, so that an id tells when it was issued."""
     return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
+
+
+def split_id(prediction_id: str) -> tuple[str, int] | None:
+    """The request (its id prefix) and the record's index a prediction id names; None if it
+    is not a prediction id."""
+    match = _ANY_PREDICTION_ID.fullmatch(prediction_id)
+    if match is None or len(prediction_id) > ID_LENGTH:
+        return None
+    return match[1], int(match[2])
 
 
 def issued_at(prediction_id: str) -> datetime | None:
@@ -161,39 +190,42 @@ def issued_at(prediction_id: str) -> datetime | None:
 
 @dataclass(frozen=True)
 class ScoredBatch:
-    """One request's predictions as queued: the writer makes its rows, off the request path."""
+    """One request's predictions as queued: the writer makes its row, off the request path."""
 
+    #: The prefix of the request's prediction ids: record ``i`` has the id ``<prefix>-<i>``.
+    id_prefix: str
     created_at: datetime
     model_name: str
     model_version: int
     request_id: str
     latency_ms: float
-    instances: Sequence[Mapping[str, Any]]
-    #: Each with its ``id``, as the API answered it.
-    predictions: Sequence[Mapping[str, Any]]
+    #: Plain JSON data (the validated records).
+    instances: Sequence[dict[str, Any]]
+    #: Each record's prediction without its id, in the order of the records.
+    outputs: Sequence[dict[str, Any]]
 
     def __len__(self) -> int:
-        return len(self.predictions)
+        return len(self.outputs)
 
-    def rows(self) -> list[dict[str, Any]]:
-        """A row of the prediction log per record."""
-        return [
-            {
-                "id": prediction["id"],
-                "created_at": self.created_at,
-                "model_name": self.model_name,
-                "model_version": self.model_version,
-                "request_id": self.request_id,
-                "inputs": dict(instance),
-                "output": {k: v for k, v in prediction.items() if k != "id"},
-                "latency_ms": self.latency_ms,
-            }
-            for instance, prediction in zip(self.instances, self.predictions, strict=True)
-        ]
+    def row(self) -> dict[str, Any]:
+        """The request's row of the prediction log."""
+        if len(self.instances) != len(self.outputs):
+            raise ValueError("a batch has one output per record")
+        return {
+            "id": self.id_prefix,
+            "created_at": self.created_at,
+            "model_name": self.model_name,
+            "model_version": self.model_version,
+            "request_id": self.request_id,
+            "records": len(self.outputs),
+            "inputs": list(self.instances),
+            "outputs": list(self.outputs),
+            "latency_ms": self.latency_ms,
+        }
 
 
-#: What a request queues: its batch, or rows made already (tests, tools).
-Queued = ScoredBatch | list[dict[str, Any]]
+def _records(rows: Iterable[Mapping[str, Any]]) -> int:
+    return sum(row["records"] for row in rows)
 
 
 class _DriverInsert:
@@ -385,7 +417,7 @@ class PredictionLog:
         #: Why the database could not be used, while it cannot.
         self.problem: str | None = None
         self._schema_ready = False
-        #: The rows the writer is trying to write, None between batches.
+        #: The rows (one per request) the writer is trying to write, None between batches.
         self._batch: list[dict[str, Any]] | None = None
         self._stopping = threading.Event()
         #: Set to end the writer's gathering pause early (someone waits for the rows).
@@ -416,10 +448,10 @@ class PredictionLog:
             if path is not None:
                 _create_private_file(path)
             try:
-                schema.create_all(self.engine)
+                self._create_tables()
             except SQLAlchemyError:  # workers starting together race to create the tables
                 time.sleep(0.5)
-                schema.create_all(self.engine)
+                self._create_tables()
         except (SQLAlchemyError, OSError) as error:  # not needed to predict: serve on
             self._went_down(error)
             return False
@@ -458,15 +490,22 @@ class PredictionLog:
             raise PredictionLogUnavailableError(self.problem or "out of reach") from None
         self._came_up()
 
+    def _create_tables(self) -> None:
+        with self.engine.begin() as connection:
+            old = _per_record_tables(connection)
+            schema.create_all(connection)
+            if old:
+                _migrate_per_record_rows(connection, *old)
+
     # Writing predictions, off the request path.
 
-    def record(self, rows: Queued) -> None:
+    def record(self, batch: ScoredBatch) -> None:
         """Queue one request's predictions; never blocks, never raises."""
         self._ensure_writer()
         try:
-            self._queue.put_nowait(rows)
+            self._queue.put_nowait(batch)
         except queue.Full:
-            PREDICTION_LOG_DROPPED.labels("queue_full").inc(len(rows))
+            PREDICTION_LOG_DROPPED.labels("queue_full").inc(len(batch))
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until what this process queued so far is written; False on timeout."""
@@ -490,16 +529,16 @@ class PredictionLog:
             left = self._take_unwritten()
             PREDICTION_LOG_DROPPED.labels("shutdown").inc(left)
             logger.error(
-                "prediction log: rows still queued at shutdown were not written",
-                extra={"rows": left, "problem": self.problem, "database": safe_url(self.url)},
+                "prediction log: records still queued at shutdown were not written",
+                extra={"records": left, "problem": self.problem, "database": safe_url(self.url)},
             )
         self._stopping.set()
         self.engine.dispose()
 
     def _take_unwritten(self) -> int:
-        """Empty the queue and the writer's batch; how many rows they held."""
+        """Empty the queue and the writer's batch; how many records they held."""
         with self._lock:
-            left = len(self._batch or [])
+            left = _records(self._batch or [])
             self._batch = None
         while True:
             try:
@@ -528,24 +567,26 @@ class PredictionLog:
             item = self._queue.get()
             if not isinstance(item, threading.Event) and not behind:
                 # Let more requests gather: they queue without waking this thread. Not when
-                # behind: a pause per full batch capped the writer at WRITE_BATCH_ROWS per
+                # behind: a pause per full batch capped the writer at WRITE_BATCH_RECORDS per
                 # GATHER_SECONDS, less than 100-record requests bring (the queue, and the
                 # memory it holds, then grew until it was full and rows were dropped).
                 self._hurry.wait(GATHER_SECONDS)
             self._hurry.clear()
+            records = 0
             with turns.turn():  # making the rows is work under the GIL too
                 while True:
                     if isinstance(item, threading.Event):
                         waiting.append(item)
                         break  # write now: someone waits for everything queued before it
-                    rows.extend(item.rows() if isinstance(item, ScoredBatch) else item)
-                    if len(rows) >= WRITE_BATCH_ROWS:
+                    rows.append(item.row())
+                    records += len(item)
+                    if records >= WRITE_BATCH_RECORDS:
                         break
                     try:
                         item = self._queue.get_nowait()
                     except queue.Empty:
                         break
-            behind = len(rows) >= WRITE_BATCH_ROWS
+            behind = records >= WRITE_BATCH_RECORDS
             if rows:
                 with self._lock:
                     self._batch = rows
@@ -575,7 +616,7 @@ class PredictionLog:
                     logger.error(
                         "prediction log: the database refused these rows; dropped",
                         extra={
-                            "rows": len(rows),
+                            "records": _records(rows),
                             "problem": describe_problem(error),
                             "database": safe_url(self.url),
                         },
@@ -590,7 +631,7 @@ class PredictionLog:
 
     def _insert_rows(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
         if self._insert is None or self._insert.dialect is not connection.dialect:
-            self._insert = _DriverInsert(predictions, connection.dialect)
+            self._insert = _DriverInsert(requests, connection.dialect)
         for statement, parameters in self._insert.statements(rows):
             connection.exec_driver_sql(statement, parameters)
 
@@ -600,9 +641,9 @@ class PredictionLog:
                 return  # close() took the batch and counted it as dropped
             self._batch = None
         if written:
-            PREDICTION_LOG_WRITTEN.inc(len(rows))
+            PREDICTION_LOG_WRITTEN.inc(_records(rows))
         else:
-            PREDICTION_LOG_DROPPED.labels("write_failed").inc(len(rows))
+            PREDICTION_LOG_DROPPED.labels("write_failed").inc(_records(rows))
 
     # Feedback, written at once: the client is told what was stored.
 
@@ -632,9 +673,14 @@ class PredictionLog:
             else:
                 problems[index] = UNKNOWN_ID
         rows = [
-            (table, {"prediction_id": prediction_id, "actual": items[index][1], "received_at": now})
-            for table, chosen in ((feedback, accepted), (pending_feedback, waiting))
-            for prediction_id, index in chosen.items()
+            (feedback, {**known[prediction_id], "actual": items[index][1], "received_at": now})
+            for prediction_id, index in accepted.items()
+        ] + [
+            (
+                pending_feedback,
+                {"prediction_id": prediction_id, "actual": items[index][1], "received_at": now},
+            )
+            for prediction_id, index in waiting.items()
         ]
         try:
             with self._database(), self.engine.begin() as connection:
@@ -656,8 +702,10 @@ class PredictionLog:
         """Move feedback kept aside into the feedback once its prediction's row is written;
         drop what waited longer than ORPHAN_AFTER. How many were moved."""
         now = now or datetime.now(UTC)
-        arrived = select(pending_feedback).join(
-            predictions, predictions.c.id == pending_feedback.c.prediction_id
+        # Only ids this service issues are kept aside: their request is their first 32 digits.
+        request = func.substr(pending_feedback.c.prediction_id, 1, PREFIX_LENGTH)
+        arrived = select(pending_feedback, requests.c.model_version, requests.c.outputs).join(
+            requests, requests.c.id == request
         )
         try:
             with self._database(), self.engine.begin() as connection:
@@ -667,7 +715,13 @@ class PredictionLog:
                     select(feedback.c.prediction_id).where(feedback.c.prediction_id.in_(done))
                 )
                 first = set(given.scalars())  # feedback given later, directly, is not repeated
-                moved = [row for row in rows if row["prediction_id"] not in first]
+                moved = []
+                for row in rows:
+                    labelled = _labelled_record(row["prediction_id"], row)
+                    if labelled is not None and row["prediction_id"] not in first:
+                        moved.append(
+                            {**labelled, "actual": row["actual"], "received_at": row["received_at"]}
+                        )
                 if moved:
                     connection.execute(insert(feedback), moved)
                 expired = pending_feedback.c.received_at < now - ORPHAN_AFTER
@@ -680,43 +734,65 @@ class PredictionLog:
             return 0  # another worker moved them at the same moment
         return len(moved)
 
-    def _known_and_labelled(self, ids: Iterable[str]) -> tuple[set[str], set[str]]:
-        """The ids in the log, and those with feedback already (or kept aside)."""
-        wanted = sorted({prediction_id for prediction_id in ids if len(prediction_id) <= ID_LENGTH})
+    def _known_and_labelled(self, ids: Iterable[str]) -> tuple[dict[str, dict[str, Any]], set[str]]:
+        """The ids in the log (each with the feedback columns its request gives), and those
+        with feedback already (or kept aside)."""
+        wanted = {}
+        for prediction_id in set(ids):
+            named = split_id(prediction_id)
+            if named is not None:
+                wanted[prediction_id] = named
         if not wanted:
-            return set(), set()
+            return {}, set()
+        names = sorted(wanted)
+        prefixes = sorted({prefix for prefix, _ in wanted.values()})
+        found = select(requests.c.id, requests.c.model_version, requests.c.outputs)
         with self._database(), self.engine.connect() as connection:
-            known = connection.execute(select(predictions.c.id).where(predictions.c.id.in_(wanted)))
+            chosen = found.where(requests.c.id.in_(prefixes))
+            written = {row.id: row._mapping for row in connection.execute(chosen)}
             labelled = set()
             for table in (feedback, pending_feedback):
-                found = select(table.c.prediction_id).where(table.c.prediction_id.in_(wanted))
-                labelled |= set(connection.execute(found).scalars())
-            return set(known.scalars()), labelled
+                given = select(table.c.prediction_id).where(table.c.prediction_id.in_(names))
+                labelled |= set(connection.execute(given).scalars())
+        known = {}
+        for prediction_id, (prefix, _) in wanted.items():
+            row = written.get(prefix)
+            record = None if row is None else _labelled_record(prediction_id, row)
+            if record is not None:
+                known[prediction_id] = record
+        return known, labelled
 
     # Reading back, for drift and accuracy.
 
     def recent_inputs(
         self, version: int, since: datetime, until: datetime | None = None, limit: int = 10_000
     ) -> list[Mapping[str, float]]:
-        """The inputs ``version`` scored from ``since`` (to ``until``), newest first."""
+        """The inputs ``version`` scored from ``since`` (to ``until``), newest first; at most
+        ``limit`` records."""
         query = (
-            select(predictions.c.inputs)
-            .where(predictions.c.model_version == version, predictions.c.created_at >= since)
-            .order_by(predictions.c.created_at.desc())
-            .limit(limit)
+            select(requests.c.inputs)
+            .where(requests.c.model_version == version, requests.c.created_at >= since)
+            .order_by(requests.c.created_at.desc())
         )
         if until is not None:
-            query = query.where(predictions.c.created_at < until)
+            query = query.where(requests.c.created_at < until)
+        inputs: list[Mapping[str, float]] = []
         with self._database(), self.engine.connect() as connection:
-            return list(connection.execute(query).scalars())
+            # Streamed, a few requests at a time: the rows hold whole batches.
+            result = connection.execute(query.execution_options(yield_per=READ_ROWS_AT_ONCE))
+            for batch in result.scalars():
+                inputs.extend(batch[: limit - len(inputs)])
+                if len(inputs) >= limit:
+                    break
+            result.close()
+        return inputs
 
     def labelled(
         self, since: datetime, until: datetime | None = None, limit: int = 100_000
     ) -> list[tuple[int, dict[str, Any], Any]]:
         """``(version, prediction, actual)`` for feedback received from ``since`` (to ``until``)."""
         query = (
-            select(predictions.c.model_version, predictions.c.output, feedback.c.actual)
-            .join(feedback, feedback.c.prediction_id == predictions.c.id)
+            select(feedback.c.model_version, feedback.c.output, feedback.c.actual)
             .where(feedback.c.received_at >= since)
             .order_by(feedback.c.received_at.desc())
             .limit(limit)
@@ -729,11 +805,175 @@ class PredictionLog:
     def counts(self, since: datetime, until: datetime | None = None) -> dict[int, int]:
         """How many predictions each version made from ``since`` (to ``until``)."""
         query = (
-            select(predictions.c.model_version, func.count())
-            .where(predictions.c.created_at >= since)
-            .group_by(predictions.c.model_version)
+            select(requests.c.model_version, func.sum(requests.c.records))
+            .where(requests.c.created_at >= since)
+            .group_by(requests.c.model_version)
         )
         if until is not None:
-            query = query.where(predictions.c.created_at < until)
+            query = query.where(requests.c.created_at < until)
         with self._database(), self.engine.connect() as connection:
-            return {version: count for version, count in connection.execute(query)}
+            return {version: int(count) for version, count in connection.execute(query)}
+
+
+def _labelled_record(prediction_id: str, request: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The feedback row's columns for ``prediction_id`` from its request's row (``id``,
+    ``model_version``, ``outputs``); None if the request has no such record."""
+    named = split_id(prediction_id)
+    if named is None:
+        return None
+    prefix, index = named
+    outputs = request["outputs"]
+    if index >= len(outputs):
+        return None
+    return {
+        "prediction_id": prediction_id,
+        "request": prefix,
+        "model_version": request["model_version"],
+        "output": outputs[index],
+    }
+
+
+# Logs written before a request became one row (a row per record, feedback pointing at them).
+
+#: The tables of a per-record log.
+PER_RECORD_PREDICTIONS = "prediction_log"
+PER_RECORD_FEEDBACK = "prediction_feedback"
+#: Rows moved at a time.
+MIGRATE_ROWS_AT_ONCE = 5_000
+
+
+def _per_record_tables(connection: Connection) -> tuple[Table, Table | None] | None:
+    """A per-record log's tables, or None. Declared here, not in the schema: a new log has
+    no such tables."""
+    names = set(inspect(connection).get_table_names())
+    if PER_RECORD_PREDICTIONS not in names:
+        return None
+    old = MetaData()
+    predictions = Table(
+        PER_RECORD_PREDICTIONS,
+        old,
+        Column("id", String(ID_LENGTH), primary_key=True),
+        Column("created_at", UTCDateTime),
+        Column("model_name", String(128)),
+        Column("model_version", Integer),
+        Column("request_id", String(128)),
+        Column("inputs", JSON),
+        Column("output", JSON),
+        Column("latency_ms", Float),
+    )
+    if PER_RECORD_FEEDBACK not in names:
+        return predictions, None
+    labels = Table(
+        PER_RECORD_FEEDBACK,
+        old,
+        Column("prediction_id", String(ID_LENGTH), primary_key=True),
+        Column("actual", JSON),
+        Column("received_at", UTCDateTime),
+    )
+    return predictions, labels
+
+
+def _migrate_per_record_rows(
+    connection: Connection, predictions: Table, labels: Table | None
+) -> None:
+    """Move a per-record log's rows into a row per request, in the transaction that created
+    the new tables, then drop the old ones. Only ids this service issued name their request
+    (32 hex digits, then the index): rows with other ids (tools, tests) are dropped, counted
+    in the log line."""
+    started = time.monotonic()
+    moved = dropped = 0
+    # Ordered by id, a request's records come together: its ids share their 32-digit prefix.
+    # Streamed (a statement's option: the connection's would stream the inserts too).
+    by_id = select(predictions).order_by(predictions.c.id)
+    result = connection.execute(by_id.execution_options(yield_per=MIGRATE_ROWS_AT_ONCE))
+    rows: list[dict[str, Any]] = []
+    prefix, records = None, []
+    for old in result:
+        if _PREDICTION_ID.fullmatch(old.id) is None:
+            dropped += 1
+            continue
+        if old.id[:PREFIX_LENGTH] != prefix:
+            dropped += _add_request_row(rows, prefix, records)
+            prefix, records = old.id[:PREFIX_LENGTH], []
+        records.append(old)
+        if len(rows) >= MIGRATE_ROWS_AT_ONCE:
+            moved += _insert_moved(connection, rows)
+    dropped += _add_request_row(rows, prefix, records)
+    moved += _insert_moved(connection, rows)
+    labelled = 0
+    if labels is not None:
+        joined = (
+            select(
+                labels.c.prediction_id,
+                labels.c.actual,
+                labels.c.received_at,
+                predictions.c.model_version,
+                predictions.c.output,
+            )
+            .join(predictions, predictions.c.id == labels.c.prediction_id)
+            .join(requests, requests.c.id == func.substr(labels.c.prediction_id, 1, PREFIX_LENGTH))
+        )
+        result = connection.execute(joined.execution_options(yield_per=MIGRATE_ROWS_AT_ONCE))
+        for chunk in result.partitions():
+            connection.execute(
+                insert(feedback),
+                [
+                    {
+                        "prediction_id": old.prediction_id,
+                        "request": old.prediction_id[:PREFIX_LENGTH],
+                        "model_version": old.model_version,
+                        "output": old.output,
+                        "actual": old.actual,
+                        "received_at": old.received_at,
+                    }
+                    for old in chunk
+                ],
+            )
+            labelled += len(chunk)
+        labels.drop(connection)
+    predictions.drop(connection)
+    logger.info(
+        "prediction log: its rows per record were moved to rows per request",
+        extra={
+            "records": moved,
+            "feedback": labelled,
+            "dropped": dropped,
+            "seconds": round(time.monotonic() - started, 3),
+        },
+    )
+
+
+def _add_request_row(rows: list[dict[str, Any]], prefix: str | None, records: list[Any]) -> int:
+    """Add the row of the request whose records are ``records``; how many were dropped
+    instead (all of them, if their indices are not 0 to n - 1: the arrays would misplace
+    them)."""
+    if prefix is None or not records:
+        return 0
+    indexed = sorted(records, key=lambda record: int(record.id[PREFIX_LENGTH + 1 :]))
+    if [int(record.id[PREFIX_LENGTH + 1 :]) for record in indexed] != list(range(len(indexed))):
+        return len(records)
+    first = indexed[0]
+    rows.append(
+        {
+            "id": prefix,
+            "created_at": first.created_at,
+            "model_name": first.model_name,
+            "model_version": first.model_version,
+            "request_id": first.request_id,
+            "records": len(indexed),
+            "inputs": [record.inputs for record in indexed],
+            "outputs": [record.output for record in indexed],
+            "latency_ms": first.latency_ms,
+        }
+    )
+    return 0
+
+
+def _insert_moved(connection: Connection, rows: list[dict[str, Any]]) -> int:
+    """Insert ``rows`` and empty the list; how many records they held."""
+    if not rows:
+        return 0
+    connection.execute(insert(requests), rows)
+    count = _records(rows)
+    rows.clear()
+    return count

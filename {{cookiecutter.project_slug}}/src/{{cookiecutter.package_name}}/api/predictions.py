@@ -108,7 +108,12 @@ def predict_view() -> Response:
     predictions = [{"id": f"{prefix}-{index}", **answer} for index, answer in enumerate(answers)]
     latency_ms = (time.perf_counter() - g.started) * 1000
     monitor().observe(
-        loaded, instances, predictions, request_id=g.request_id, latency_ms=latency_ms
+        loaded,
+        instances,
+        answers,
+        id_prefix=prefix,
+        request_id=g.request_id,
+        latency_ms=latency_ms,
     )
     body = {
         "predictions": predictions,
