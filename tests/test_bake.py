@@ -59,6 +59,7 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
             f"tests/{name}"
             for name in (
                 "conftest.py",
+                "test_balance.py",
                 "test_cli.py",
                 "test_config.py",
                 "test_deadline.py",
@@ -94,6 +95,7 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
                 "__init__.py",
                 "__main__.py",
                 "app.py",
+                "balance.py",
                 "cli.py",
                 "config.py",
                 "deadlines.py",

@@ -15,6 +15,7 @@ import signal
 import sqlite3
 import time
 import urllib.request
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from combos import DEFAULT, Combo
 from http_client import request, wait_for
 from postgres import postgres_server
 from report import say
-from served import SETOSA, Installed, Load, Server, logged_records
+from served import SETOSA, Installed, Load, Server, log_time, logged_records
 
 pytestmark = pytest.mark.slow
 
@@ -217,6 +218,39 @@ def test_workers_recycled_under_load_drop_no_connection(
     assert len(boots) > 4
     assert load.failures == []
     assert {status for _, status, _, _ in load.received} == {200}
+
+
+def test_kept_alive_connections_spread_over_the_workers_after_recycling(
+    start_server: Callable[..., Server], store: Path, pytestconfig: pytest.Config
+) -> None:
+    """A recycled worker's clients reconnect while its successor starts: without balancing,
+    the other worker keeps them all and its sibling sits idle until the next recycle."""
+    server = start_server(store, MAX_REQUESTS="1500")
+    wait_for(server.port, "/readyz", 200)
+    load = Load(server.port).start()
+    time.sleep(12)
+    load.stop()
+    seconds: dict[int, Counter[int]] = defaultdict(Counter)
+    for line in server.lines():
+        if line["message"] == "request" and line.get("path") == "/v1/predict":
+            seconds[int(log_time(line))][line["pid"]] += 1
+    busy = [counts for _, counts in sorted(seconds.items())[1:-1]]  # whole seconds only
+    # A second in which two workers each served a tenth or more of the answers.
+    shared = [
+        counts
+        for counts in busy
+        if sum(n >= sum(counts.values()) / 10 for n in counts.values()) >= 2
+    ]
+    boots = sum(line["message"].startswith("Booting worker") for line in server.lines())
+    say(
+        pytestconfig,
+        "faults: keep-alive connections after recycling",
+        f"{len(load.received)} answers, {boots} workers booted; two workers served in "
+        f"{len(shared)} of {len(busy)} seconds; {len(load.failures)} failed connections",
+    )
+    assert boots > 3  # each worker was recycled at least once
+    assert load.failures == []
+    assert len(shared) >= 0.75 * len(busy)
 
 
 def test_feedback_right_after_its_prediction_is_stored_whichever_worker_it_reaches(

@@ -38,6 +38,7 @@ from typing import Any
 from gunicorn import util
 from gunicorn.workers import gthread
 
+from .balance import Share
 from .config import ServerSettings, Settings
 from .errors import echoed, too_large_message
 from .metrics import REQUESTS_REFUSED
@@ -233,11 +234,19 @@ class BufferingWorker(gthread.ThreadWorker):
         #: The event loop's thread runs the app itself (THREADS=1); else gthread's pool does.
         self.in_loop = cfg.threads == 1
         self._stopped_at = 0.0  # when the event loop first saw the worker stopping
+        #: This worker's place among its siblings' connection counts (see balance.py).
+        self.share = Share(self.age)
 
     def init_process(self) -> None:
         # gunicorn's own error pages (400, 414, 431) are HTML: answer them in the API's shape.
         util.write_error = _write_json_error
+        self.share.publish(0)
         super().init_process()
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        """Accept only while no live sibling holds fewer connections (see balance.py)."""
+        may = enabled and (not self.alive or self.share.may_accept(self.nr_conns))
+        super().set_accept_enabled(may)
 
     def accept(self, listener: socket.socket) -> None:
         try:
@@ -247,6 +256,7 @@ class BufferingWorker(gthread.ThreadWorker):
                 return
             raise
         self.nr_conns += 1
+        self.share.publish(self.nr_conns)
         self.enqueue_req(_Connection(self, self.cfg, client, address, listener.getsockname()))
 
     def enqueue_req(self, conn: _Connection) -> None:  # type: ignore[override]
@@ -449,6 +459,12 @@ class BufferingWorker(gthread.ThreadWorker):
         and close connections lingered on for long enough."""
         super().murder_pending()
         now = time.monotonic()
+        if self.alive:
+            self.share.publish(self.nr_conns)
+            if self._accepting and not self.share.may_accept(self.nr_conns):
+                super().set_accept_enabled(False)  # the loop enables it again when it may
+        else:
+            self.share.leave()
         if not self.alive:
             # Stopping (a signal, or max_requests): a connection that has sent nothing yet gets
             # a moment (its client may be sending), as gunicorn gives kept-alive ones, not the
@@ -492,6 +508,10 @@ class BufferingWorker(gthread.ThreadWorker):
     def handle_request(self, req: Any, conn: _Connection) -> bool:  # type: ignore[override]
         if conn.continued:
             req._expected_100_continue = False  # sent already, by this worker
+        if self.share.should_end_one(self.nr_conns):
+            # The answer says "Connection: close": the client reconnects, to a sibling that
+            # holds fewer connections, and nothing it sends is lost.
+            req.must_close = True
         return super().handle_request(req, conn)
 
 
