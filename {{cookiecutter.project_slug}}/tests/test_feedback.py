@@ -152,7 +152,7 @@ def test_feedback_that_overtakes_its_prediction_waits_for_it(
         (2, ALREADY_LABELLED),
     ]
     assert log.resolve_pending_feedback() == 0  # its prediction is not written yet
-    batch = ScoredBatch(
+    batch = ScoredBatch.encode(
         id_prefix=early_id.removesuffix("-0"),
         created_at=datetime.now(UTC),
         model_name="other-worker",

@@ -46,7 +46,7 @@ def dropped(reason: str) -> float:
 
 def rows(prefix: str, count: int, version: int = 1, at: datetime = NOW) -> ScoredBatch:
     """A request's predictions as the service queues them, ids ``<prefix>-<i>``."""
-    return ScoredBatch(
+    return ScoredBatch.encode(
         id_prefix=prefix,
         created_at=at,
         model_name="test",

@@ -135,7 +135,7 @@ class Monitor:
             observe_predictions(str(loaded.version), answers)
             self._live_bins(loaded).observe(instances)
         if self.log is not None:
-            batch = ScoredBatch(
+            batch = ScoredBatch.encode(
                 id_prefix=id_prefix,
                 created_at=datetime.now(UTC),
                 model_name=self.holder.store.name,

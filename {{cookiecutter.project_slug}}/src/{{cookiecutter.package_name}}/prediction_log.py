@@ -190,7 +190,13 @@ def issued_at(prediction_id: str) -> datetime | None:
 
 @dataclass(frozen=True)
 class ScoredBatch:
-    """One request's predictions as queued: the writer makes its row, off the request path."""
+    """One request's predictions as queued, its records already JSON text (``encode``).
+
+    Queued as lists of dicts, a batch's records outlived the collector's young generations
+    while they waited to be written, and its full collections then cost 0.2 to 0.3 ms per
+    100-record request (measured in one process, with gc.callbacks). Text is not tracked by
+    the collector, and orjson encodes 100 records in tens of microseconds.
+    """
 
     #: The prefix of the request's prediction ids: record ``i`` has the id ``<prefix>-<i>``.
     id_prefix: str
@@ -199,27 +205,54 @@ class ScoredBatch:
     model_version: int
     request_id: str
     latency_ms: float
-    #: Plain JSON data (the validated records).
-    instances: Sequence[dict[str, Any]]
-    #: Each record's prediction without its id, in the order of the records.
-    outputs: Sequence[dict[str, Any]]
+    records: int
+    #: A JSON array of the validated records.
+    inputs: str
+    #: A JSON array of each record's prediction without its id, in the order of the records.
+    outputs: str
+
+    @classmethod
+    def encode(
+        cls,
+        *,
+        id_prefix: str,
+        created_at: datetime,
+        model_name: str,
+        model_version: int,
+        request_id: str,
+        latency_ms: float,
+        instances: Sequence[Mapping[str, Any]],
+        outputs: Sequence[Mapping[str, Any]],
+    ) -> ScoredBatch:
+        """A batch of ``instances`` and their ``outputs`` (plain JSON data, one per record)."""
+        if len(instances) != len(outputs):
+            raise ValueError("a batch has one output per record")
+        return cls(
+            id_prefix=id_prefix,
+            created_at=created_at,
+            model_name=model_name,
+            model_version=model_version,
+            request_id=request_id,
+            latency_ms=latency_ms,
+            records=len(outputs),
+            inputs=json_text.dumps(list(instances)),
+            outputs=json_text.dumps(list(outputs)),
+        )
 
     def __len__(self) -> int:
-        return len(self.outputs)
+        return self.records
 
     def row(self) -> dict[str, Any]:
-        """The request's row of the prediction log."""
-        if len(self.instances) != len(self.outputs):
-            raise ValueError("a batch has one output per record")
+        """The request's row of the prediction log (its JSON columns as text)."""
         return {
             "id": self.id_prefix,
             "created_at": self.created_at,
             "model_name": self.model_name,
             "model_version": self.model_version,
             "request_id": self.request_id,
-            "records": len(self.outputs),
-            "inputs": list(self.instances),
-            "outputs": list(self.outputs),
+            "records": self.records,
+            "inputs": self.inputs,
+            "outputs": self.outputs,
             "latency_ms": self.latency_ms,
         }
 
@@ -238,14 +271,17 @@ class _DriverInsert:
     runs, and under load each time costs a wait for a request's thread to give it back (one
     statement per row halved the throughput of 100-record requests)."""
 
-    def __init__(self, table: Table, dialect: Dialect) -> None:
+    def __init__(self, table: Table, dialect: Dialect, encoded: Iterable[str] = ()) -> None:
+        """``encoded`` names JSON columns whose values come as JSON text already."""
         self.dialect = dialect
         compiled = insert(table).compile(dialect=dialect)
         self.statement = str(compiled)
         #: The driver's parameters: a tuple in this order, or a dict when None.
         self.order = list(compiled.positiontup or []) if compiled.positional else None
         self.converters = {
-            column.name: column.type.dialect_impl(dialect).bind_processor(dialect)
+            column.name: None
+            if column.name in encoded
+            else column.type.dialect_impl(dialect).bind_processor(dialect)
             for column in table.columns
         }
         # "?" parameters can be repeated for more rows; numbered or named ones cannot.
@@ -633,7 +669,7 @@ class PredictionLog:
     def _statements(self, rows: list[dict[str, Any]]) -> list[tuple[str, Any]]:
         dialect = self.engine.dialect
         if self._insert is None or self._insert.dialect is not dialect:
-            self._insert = _DriverInsert(requests, dialect)
+            self._insert = _DriverInsert(requests, dialect, encoded=("inputs", "outputs"))
         return self._insert.statements(rows)
 
     def _refused(self, rows: list[dict[str, Any]], error: Exception) -> None:
