@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import time
 
 import pytest
 
@@ -54,3 +56,12 @@ def test_slots_wrap_around_and_name_their_writer(board: Board) -> None:
     assert board.fewest_elsewhere(1) is None
     pid, connections, _ = balance._SLOT.unpack_from(board._memory, 1 * balance._SLOT.size)
     assert (pid, connections) == (os.getpid(), 7)
+
+
+def test_a_killed_siblings_last_count_does_not_count(board: Board) -> None:
+    """SIGKILL leaves no time to clear the slot: the process being gone is enough."""
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # reaped: its pid names no process now
+    balance._SLOT.pack_into(board._memory, 3 * balance._SLOT.size, dead.pid, 0, time.monotonic())
+    assert board.fewest_elsewhere(1) is None
+    assert Share(1, board).may_accept(10)

@@ -11,8 +11,8 @@ how many connections it holds. A worker holding more than the least loaded live 
 accepting (a reconnecting client goes to one with fewer), and one holding two or more above it
 ends a connection at the next answer with ``Connection: close``: the client reconnects, and
 is accepted by a worker with fewer. An answer is never cut: the client is told before it sends
-its next request on that connection. A worker that has not written for STALE_SECONDS (stuck,
-or gone) is not counted, so it never stops the others accepting.
+its next request on that connection. A worker that has not written for STALE_SECONDS (stuck)
+or whose process is gone is not counted, so it never stops the others accepting.
 """
 
 from __future__ import annotations
@@ -57,11 +57,23 @@ class Board:
         now = time.monotonic()
         mine = slot % self.slots
         for index, (pid, connections, written) in enumerate(_SLOT.iter_unpack(self._memory)):
-            if index == mine or pid == 0 or now - written > STALE_SECONDS:
+            if index == mine or pid == 0 or now - written > STALE_SECONDS or not _alive(pid):
                 continue
             if fewest is None or connections < fewest:
                 fewest = connections
         return fewest
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists: a worker killed outright (SIGKILL, the OOM killer)
+    leaves its last count behind, and must not hold the others back meanwhile."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 #: The board of this master's workers: made at import, which happens in the master.
