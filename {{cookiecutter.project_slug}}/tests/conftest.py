@@ -14,12 +14,15 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
 
 from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.config import DEFAULT_MODEL_NAME
 from {{ cookiecutter.package_name }}.example_data import load_example_data
-from {{ cookiecutter.package_name }}.prediction_log import make_engine, schema
+from {{ cookiecutter.package_name }}.prediction_log import (
+    make_engine,
+    per_record_schema,
+    schema,
+)
 from {{ cookiecutter.package_name }}.reference import typical_instance
 from {{ cookiecutter.package_name }}.registration import train_example
 from {{ cookiecutter.package_name }}.registry import REGISTRY_FILE, ModelStore
@@ -96,8 +99,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         pytest.skip("TEST_DATABASE_URL names no PostgreSQL database to run this test on too")
     engine = make_engine(url)
     schema.drop_all(engine)
-    with engine.begin() as connection:  # a per-record log a test made (see test_prediction_log)
-        connection.execute(text("DROP TABLE IF EXISTS prediction_feedback, prediction_log"))
+    per_record_schema.drop_all(engine)  # a per-record log a test made (test_prediction_log)
     engine.dispose()
     return url
 

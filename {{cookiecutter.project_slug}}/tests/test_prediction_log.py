@@ -13,14 +13,6 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import (
-    JSON,
-    Column,
-    Float,
-    ForeignKey,
-    Integer,
-    MetaData,
-    String,
-    Table,
     func,
     insert,
     inspect,
@@ -215,29 +207,6 @@ def test_a_prediction_id_names_one_record_of_its_request(log: PredictionLog) -> 
     assert [actual for _, _, actual in log.labelled(NOW - timedelta(minutes=1))] == ["a"]
 
 
-# The log as it was written before a request became one row: a row per record.
-per_record = MetaData()
-old_predictions = Table(
-    "prediction_log",
-    per_record,
-    Column("id", String(64), primary_key=True),
-    Column("created_at", prediction_log.UTCDateTime, nullable=False, index=True),
-    Column("model_name", String(128), nullable=False),
-    Column("model_version", Integer, nullable=False),
-    Column("request_id", String(128), nullable=False),
-    Column("inputs", JSON, nullable=False),
-    Column("output", JSON, nullable=False),
-    Column("latency_ms", Float, nullable=False),
-)
-old_feedback = Table(
-    "prediction_feedback",
-    per_record,
-    Column("prediction_id", String(64), ForeignKey(old_predictions.c.id), primary_key=True),
-    Column("actual", JSON, nullable=False),
-    Column("received_at", prediction_log.UTCDateTime, nullable=False, index=True),
-)
-
-
 def test_a_log_of_rows_per_record_is_moved_to_rows_per_request(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -247,9 +216,10 @@ def test_a_log_of_rows_per_record_is_moved_to_rows_per_request(
     ids = [(first, index, 1) for index in range(12)] + [(second, index, 2) for index in range(3)]
     ids.append(("not-issued-here", 0, 1))  # an id no request of this service has: dropped
     with engine.begin() as connection:
-        per_record.create_all(connection)
+        # The log as it was written before a request became one row: a row per record.
+        prediction_log.per_record_schema.create_all(connection)
         connection.execute(
-            insert(old_predictions),
+            insert(prediction_log.per_record_predictions),
             [
                 {
                     "id": f"{prefix}-{index}",
@@ -265,7 +235,7 @@ def test_a_log_of_rows_per_record_is_moved_to_rows_per_request(
             ],
         )
         connection.execute(
-            insert(old_feedback),
+            insert(prediction_log.per_record_feedback),
             [{"prediction_id": f"{first}-10", "actual": "l10", "received_at": NOW}],
         )
     engine.dispose()

@@ -7,8 +7,8 @@ is created at start-up.
 Predictions are written off the request path: a request puts its batch on a bounded queue, and
 a thread of each worker turns what gathered over GATHER_SECONDS into rows and writes them in one
 transaction (a transaction per request would cost more than the request itself). A request is
-one row, its records' inputs and outputs held as JSON arrays in the order of their ids. A full queue
-(the database is slower than the traffic) drops the rows and counts them in
+one row, its records' inputs and outputs held as JSON arrays in the order of their ids. A full
+queue (the database is slower than the traffic) drops the rows and counts them in
 ``prediction_log_dropped_records_total``, rather than slowing every request. ``close()`` writes
 what is queued; gunicorn's worker_exit hook calls it on a graceful stop.
 
@@ -883,42 +883,44 @@ def _labelled_record(prediction_id: str, request: Mapping[str, Any]) -> dict[str
 
 # Logs written before a request became one row (a row per record, feedback pointing at them).
 
-#: The tables of a per-record log.
-PER_RECORD_PREDICTIONS = "prediction_log"
-PER_RECORD_FEEDBACK = "prediction_feedback"
+#: A per-record log's tables, as earlier versions created them: not in ``schema``, since a new
+#: log has none.
+per_record_schema = MetaData()
+per_record_predictions = Table(
+    "prediction_log",
+    per_record_schema,
+    Column("id", String(ID_LENGTH), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+    Column("model_name", String(128), nullable=False),
+    Column("model_version", Integer, nullable=False),
+    Column("request_id", String(128), nullable=False),
+    Column("inputs", JSON, nullable=False),
+    Column("output", JSON, nullable=False),
+    Column("latency_ms", Float, nullable=False),
+)
+per_record_feedback = Table(
+    "prediction_feedback",
+    per_record_schema,
+    Column(
+        "prediction_id",
+        String(ID_LENGTH),
+        ForeignKey(per_record_predictions.c.id),
+        primary_key=True,
+    ),
+    Column("actual", JSON, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False, index=True),
+)
 #: Rows moved at a time.
 MIGRATE_ROWS_AT_ONCE = 5_000
 
 
 def _per_record_tables(connection: Connection) -> tuple[Table, Table | None] | None:
-    """A per-record log's tables, or None. Declared here, not in the schema: a new log has
-    no such tables."""
+    """The per-record log's tables this database has (its feedback may be missing), or None."""
     names = set(inspect(connection).get_table_names())
-    if PER_RECORD_PREDICTIONS not in names:
+    if per_record_predictions.name not in names:
         return None
-    old = MetaData()
-    predictions = Table(
-        PER_RECORD_PREDICTIONS,
-        old,
-        Column("id", String(ID_LENGTH), primary_key=True),
-        Column("created_at", UTCDateTime),
-        Column("model_name", String(128)),
-        Column("model_version", Integer),
-        Column("request_id", String(128)),
-        Column("inputs", JSON),
-        Column("output", JSON),
-        Column("latency_ms", Float),
-    )
-    if PER_RECORD_FEEDBACK not in names:
-        return predictions, None
-    labels = Table(
-        PER_RECORD_FEEDBACK,
-        old,
-        Column("prediction_id", String(ID_LENGTH), primary_key=True),
-        Column("actual", JSON),
-        Column("received_at", UTCDateTime),
-    )
-    return predictions, labels
+    has_feedback = per_record_feedback.name in names
+    return per_record_predictions, per_record_feedback if has_feedback else None
 
 
 def _migrate_per_record_rows(
@@ -997,9 +999,10 @@ def _add_request_row(rows: list[dict[str, Any]], prefix: str | None, records: li
     them)."""
     if prefix is None or not records:
         return 0
-    indexed = sorted(records, key=lambda record: int(record.id[PREFIX_LENGTH + 1 :]))
-    if [int(record.id[PREFIX_LENGTH + 1 :]) for record in indexed] != list(range(len(indexed))):
+    by_index = sorted((int(record.id[PREFIX_LENGTH + 1 :]), record) for record in records)
+    if [index for index, _ in by_index] != list(range(len(by_index))):
         return len(records)
+    indexed = [record for _, record in by_index]
     first = indexed[0]
     rows.append(
         {

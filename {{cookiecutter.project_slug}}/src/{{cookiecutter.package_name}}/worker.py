@@ -465,7 +465,6 @@ class BufferingWorker(gthread.ThreadWorker):
                 super().set_accept_enabled(False)  # the loop enables it again when it may
         else:
             self.share.leave()
-        if not self.alive:
             # Stopping (a signal, or max_requests): a connection that has sent nothing yet gets
             # a moment (its client may be sending), as gunicorn gives kept-alive ones, not the
             # whole REQUEST_READ_TIMEOUT.
