@@ -1,10 +1,23 @@
-"""Jinja filters that quote free text (names, descriptions) safely for the files they land in.
+"""The template's Jinja additions: filters that quote free text (names, descriptions) safely for
+the files they land in, and the facts about frameworks that several files need.
 
 Answers can hold quotes, backslashes and any Unicode; Jinja's own ``tojson`` escapes astral
 characters as surrogate pairs, which TOML refuses, so these quote by hand.
 """
 
 from cookiecutter.utils import simple_filter
+from jinja2 import Environment
+from jinja2.ext import Extension
+
+#: Each framework and the formats its models are saved in; "auto" picks the first. The one
+#: declaration: cookiecutter.json derives ``__serializer`` from it, the pre-gen hook checks the
+#: answers against it, and the template's tests bake every pair. A global rather than a
+#: private answer, so it is never frozen into a project's replay or .cruft.json.
+SERIALIZERS: dict[str, tuple[str, ...]] = {
+    "sklearn": ("joblib", "pickle"),
+    "pytorch": ("torch_state_dict",),
+    "tensorflow": ("savedmodel",),
+}
 
 _CONTROL_ESCAPES = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
 
@@ -70,8 +83,16 @@ def example_instance(features: str) -> str:
     return "{" + ", ".join(f'"{name}": {value}' for name, value in values.items()) + "}"
 
 
-# The Jinja extensions cookiecutter.json names in _extensions; each adds the filter of the
-# function's name.
+class SerializersExtension(Extension):
+    """``serializers`` in every template, hook and cookiecutter.json value: ``SERIALIZERS``."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        environment.globals["serializers"] = SERIALIZERS
+
+
+# The Jinja extensions cookiecutter.json names in _extensions; each of these adds the filter of
+# the function's name.
 TomlStringExtension = simple_filter(toml_string)
 PyStringExtension = simple_filter(py_string)
 FeatureTypesExtension = simple_filter(feature_types)

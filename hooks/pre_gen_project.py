@@ -15,12 +15,9 @@ import sys
 # this file.
 ANSWERS: dict = json.loads({{ cookiecutter | tojson | tojson }})
 
-# Each framework and the formats its models are saved in; "auto" picks the first.
-SERIALIZERS = {
-    "sklearn": ("joblib", "pickle"),
-    "pytorch": ("torch_state_dict",),
-    "tensorflow": ("savedmodel",),
-}
+# Each framework and the formats its models are saved in; "auto" picks the first. Declared once,
+# in local_extensions.py.
+SERIALIZERS: dict[str, list[str]] = json.loads({{ serializers | tojson | tojson }})
 # Modules a package of the generated project's name would shadow: its dependencies, its tools,
 # and the test packages that sys.stdlib_module_names leaves out.
 RESERVED_MODULES = frozenset(

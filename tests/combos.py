@@ -1,13 +1,28 @@
 """The bakes the template is tested with: a covering set with readable ids.
 
-Every value of every prompt is baked at least once, and the options that interact as a full
-product: every framework with every task and each of its serializers ("auto" included).
+Derived from cookiecutter.json's choices and local_extensions.SERIALIZERS, so a framework or a
+format added there is baked here. Every value of every prompt is baked at least once, every
+framework with every task and each of its serializers ("auto" included), and scikit-learn's
+formats with each task (tests/test_combos.py checks all of it).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from itertools import product
+from pathlib import Path
+
+from local_extensions import SERIALIZERS
+
+#: Each choice prompt of cookiecutter.json and its values, the default first.
+CHOICES: dict[str, list[str]] = {
+    name: value
+    for name, value in json.loads(
+        (Path(__file__).resolve().parent.parent / "cookiecutter.json").read_text(encoding="utf-8")
+    ).items()
+    if isinstance(value, list) and not name.startswith("_")
+}
 
 IRIS = "sepal_length,sepal_width,petal_length,petal_width"
 # Every type of feature, in both tasks; spaces around commas and colons are trimmed.
@@ -64,7 +79,9 @@ class Combo:
 
 def _combos() -> list[Combo]:
     combos = [Combo("default")]
-    for serializer, task in product(("auto", "joblib", "pickle"), ("classification", "regression")):
+    # scikit-learn, the default framework: each format with each task, since pickle and joblib
+    # load through different code.
+    for serializer, task in product(["auto", *SERIALIZERS["sklearn"]], CHOICES["task"]):
         if (serializer, task) == ("auto", "classification"):
             continue  # that is the default bake
         iris = serializer == "joblib" and task == "classification"
@@ -100,28 +117,33 @@ def _combos() -> list[Combo]:
                 },
             )
         )
-    # PyTorch and TensorFlow: each with each task, by "auto" and by the explicit serializer.
-    for framework, serializer, task, iris, python in (
-        ("pytorch", "auto", "classification", True, "3.11"),
-        ("pytorch", "torch_state_dict", "regression", False, "3.12"),
-        ("tensorflow", "savedmodel", "classification", True, "3.11"),
-        ("tensorflow", "auto", "regression", False, "3.12"),
-    ):
-        combos.append(
-            Combo(
-                f"{framework}-{serializer}-{task}-{'iris' if iris else 'custom'}",
-                {
-                    "project_name": f"{framework} {task[:5]} service".title(),
-                    **({} if iris else {"model_name": f"{framework}-{task[:5]}"}),
-                    "framework": framework,
-                    "serializer": serializer,
-                    "task": task,
-                    "features": IRIS if iris else CUSTOM[task],
-                    "python_version": python,
-                    **({"auth": "api_key"} if serializer == "torch_state_dict" else {}),
-                },
+    # Every other framework: each of its formats ("auto" and the explicit ones) and each task,
+    # in as few bakes as cover them, paired by rotation. The rotation shifts by one from one
+    # framework to the next, so "auto" meets each task somewhere.
+    others = [framework for framework in CHOICES["framework"] if framework != "sklearn"]
+    tasks = CHOICES["task"]
+    for shift, framework in enumerate(others):
+        formats = ["auto", *SERIALIZERS[framework]]
+        for index in range(max(len(formats), len(tasks))):
+            serializer = formats[(index + shift) % len(formats)]
+            task = tasks[index % len(tasks)]
+            iris = task == "classification"
+            combos.append(
+                Combo(
+                    f"{framework}-{serializer}-{task}-{'iris' if iris else 'custom'}",
+                    {
+                        "project_name": f"{framework} {task[:5]} service".title(),
+                        **({} if iris else {"model_name": f"{framework}-{task[:5]}"}),
+                        "framework": framework,
+                        "serializer": serializer,
+                        "task": task,
+                        "features": IRIS if iris else CUSTOM[task],
+                        "python_version": "3.11" if iris else "3.12",
+                        # API keys on a bake that serves through an explicit format.
+                        **({"auth": "api_key"} if serializer == "torch_state_dict" else {}),
+                    },
+                )
             )
-        )
     combos.append(
         Combo(
             "sklearn-one-feature-long-names",
