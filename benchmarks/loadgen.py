@@ -126,14 +126,20 @@ def serve(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pope
 
 
 def stop(process: subprocess.Popen) -> None:
-    """SIGTERM to the server this benchmark started (by its pid), then wait for it."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
+    """SIGTERM to the server this benchmark started and to every process it started (its
+    session, made by ``serve``: MLflow's command leaves uvicorn running otherwise), then wait."""
+    _signal_session(process, signal.SIGTERM)
     try:
         process.wait(timeout=60)
     except subprocess.TimeoutExpired:
-        process.kill()
+        _signal_session(process, signal.SIGKILL)
         process.wait(timeout=10)
+
+
+def _signal_session(process: subprocess.Popen, signum: int) -> None:
+    # The group serve() made: this benchmark's processes only. None left: nothing to do.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)
 
 
 def wait_until_answered(
