@@ -5,18 +5,47 @@ Answers can hold quotes, backslashes and any Unicode; Jinja's own ``tojson`` esc
 characters as surrogate pairs, which TOML refuses, so these quote by hand.
 """
 
+import json
+from pathlib import Path
+from typing import Any
+
 from cookiecutter.utils import simple_filter
-from jinja2 import Environment
+from jinja2 import Environment, pass_context
 from jinja2.ext import Extension
 
-#: Each framework and the formats its models are saved in; "auto" picks the first. The one
-#: declaration: cookiecutter.json derives ``__serializer`` from it, the pre-gen hook checks the
-#: answers against it, and the template's tests bake every pair. A global rather than a
-#: private answer, so it is never frozen into a project's replay or .cruft.json.
+#: Where each framework keeps what the template reads from it: its facts (framework.json) and
+#: the pieces shared files include (a Dockerfile's step, a CI job's environment). Never moved
+#: into a bake.
+FRAMEWORK_VARIANTS = (
+    Path(__file__).resolve().parent / "{{cookiecutter.project_slug}}" / "_variants" / "framework"
+)
+FOR_THE_TEMPLATE = "_template"
+
+
+def _read_frameworks() -> dict[str, dict[str, Any]]:
+    """Each framework's facts, from its own folder (see docs/adding-a-framework.md):
+
+    - ``label``: its name for people;
+    - ``serializers``: the formats its models are saved in ("auto" picks the first);
+    - ``encoding``: how records become the model's input ("none": the records' table as it
+      is; "one_hot": float32 with categories one-hot, encoding.py);
+    - ``memory``: a pod's request and limit (deploy/k8s/deployment.yaml);
+    - ``worker_memory_alert``: the resident memory of a worker that raises an alert.
+    """
+    facts = {}
+    for path in sorted(FRAMEWORK_VARIANTS.glob(f"*/{FOR_THE_TEMPLATE}/framework.json")):
+        facts[path.parent.parent.name] = json.loads(path.read_text(encoding="utf-8"))
+    return facts
+
+
+#: The one declaration of what the template derives from each framework: cookiecutter.json's
+#: ``__serializer`` and ``__encoding``, the pre-gen hook's checks, the deploy files' sizes,
+#: and the bakes the template's tests make. A Jinja global rather than a private answer, so it
+#: is never frozen into a project's replay or .cruft.json.
+FRAMEWORKS: dict[str, dict[str, Any]] = _read_frameworks()
+#: Each framework's formats, from FRAMEWORKS.
 SERIALIZERS: dict[str, tuple[str, ...]] = {
-    "sklearn": ("joblib", "pickle"),
-    "pytorch": ("torch_state_dict",),
-    "tensorflow": ("savedmodel",),
+    name: tuple(facts["serializers"]) for name, facts in FRAMEWORKS.items()
 }
 
 _CONTROL_ESCAPES = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
@@ -83,12 +112,28 @@ def example_instance(features: str) -> str:
     return "{" + ", ".join(f'"{name}": {value}' for name, value in values.items()) + "}"
 
 
-class SerializersExtension(Extension):
-    """``serializers`` in every template, hook and cookiecutter.json value: ``SERIALIZERS``."""
+class FrameworksExtension(Extension):
+    """``frameworks`` in every template, hook and cookiecutter.json value: ``FRAMEWORKS``."""
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
-        environment.globals["serializers"] = SERIALIZERS
+        environment.globals["frameworks"] = FRAMEWORKS
+
+
+@pass_context
+def fragment(context: Any, name: str) -> str:
+    """The path of the chosen framework's fragment ``name``, for ``{% include ... ignore missing %}``:
+    a framework without that fragment adds nothing there."""
+    framework = context["cookiecutter"]["framework"]
+    return f"_variants/framework/{framework}/{FOR_THE_TEMPLATE}/{name}"
+
+
+class FragmentsExtension(Extension):
+    """``fragment(name)`` in every template: the chosen framework's piece of a shared file."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        environment.globals["fragment"] = fragment
 
 
 # The Jinja extensions cookiecutter.json names in _extensions; each of these adds the filter of

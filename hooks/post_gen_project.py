@@ -35,6 +35,9 @@ VARIANTS: dict[str, tuple[str, ...]] = {
 }
 # An option's value "none" adds no files, so it needs no folder.
 NO_FILES = "none"
+# What a variant keeps for the template alone (a framework's facts, the pieces shared files
+# include): read while rendering, never moved into the project.
+FOR_THE_TEMPLATE = "_template"
 
 
 def chosen_variant(project: Path, option: str, answers: dict) -> Path:
@@ -44,9 +47,11 @@ def chosen_variant(project: Path, option: str, answers: dict) -> Path:
 
 
 def move_into_place(variant: Path, project: Path) -> list[Path]:
-    """Move every file of a variant folder to the same relative path in the project."""
+    """Move every file of a variant folder, but what it keeps for the template, to the same
+    relative path in the project."""
     moved = []
-    for source in sorted(path for path in variant.rglob("*") if path.is_file()):
+    files = (path for path in variant.rglob("*") if path.is_file())
+    for source in sorted(p for p in files if FOR_THE_TEMPLATE not in p.relative_to(variant).parts):
         target = project / source.relative_to(variant)
         if target.exists():
             raise FileExistsError(f"variant file {source} would overwrite {target}")

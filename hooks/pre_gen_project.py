@@ -16,8 +16,10 @@ import sys
 ANSWERS: dict = json.loads({{ cookiecutter | tojson | tojson }})
 
 # Each framework and the formats its models are saved in; "auto" picks the first. Declared once,
-# in local_extensions.py.
-SERIALIZERS: dict[str, list[str]] = json.loads({{ serializers | tojson | tojson }})
+# in the framework's folder (_variants/framework/<name>/_template/framework.json).
+SERIALIZERS: dict[str, list[str]] = {
+    name: facts["serializers"] for name, facts in json.loads({{ frameworks | tojson | tojson }}).items()
+}
 # Modules a package of the generated project's name would shadow: its dependencies, its tools,
 # and the test packages that sys.stdlib_module_names leaves out.
 RESERVED_MODULES = frozenset(

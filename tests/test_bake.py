@@ -120,6 +120,7 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
                 "reference.py",
                 "registration.py",
                 "registry.py",
+                "runtime.py",
                 "schemas.py",
                 "serializer.py",
                 "serving.py",

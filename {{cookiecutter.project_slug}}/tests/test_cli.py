@@ -13,13 +13,10 @@ import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 
-from {{ cookiecutter.package_name }} import serializer
+from {{ cookiecutter.package_name }} import predict, runtime, serializer
 from {{ cookiecutter.package_name }}.cli import GUNICORN_CONFIG, WSGI_APP, main
 from {{ cookiecutter.package_name }}.example_data import load_example_data
 from {{ cookiecutter.package_name }}.features import FEATURE_TYPES, FEATURES
-{%- if cookiecutter.framework != "sklearn" %}
-from {{ cookiecutter.package_name }}.predict import describe_model
-{%- endif %}
 from {{ cookiecutter.package_name }}.registry import ModelStore, hash_files
 from {{ cookiecutter.package_name }}.training import fit
 
@@ -59,13 +56,11 @@ def notebook_model(tmp_path: Path) -> list[str]:
     folder = tmp_path / "notebook"
     folder.mkdir()
     serializer.save(model, folder)
-{%- if cookiecutter.framework == "sklearn" %}
-    return [str(folder / serializer.ARTIFACT)]
-{%- else %}
+    if not runtime.NEEDS_MODEL_METADATA:
+        return [str(folder / serializer.ARTIFACT)]
     model_metadata = tmp_path / "model-metadata.json"
-    model_metadata.write_text(json.dumps(describe_model(model)))
+    model_metadata.write_text(json.dumps(predict.describe_model(model)))
     return [str(folder / serializer.ARTIFACT), "--model-metadata", str(model_metadata)]
-{%- endif %}
 
 
 @pytest.fixture

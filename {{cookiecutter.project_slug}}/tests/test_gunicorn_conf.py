@@ -13,8 +13,11 @@ from types import ModuleType
 
 import pytest
 
+from {{ cookiecutter.package_name }} import runtime
+
 MODULE = "{{ cookiecutter.package_name }}.gunicorn_conf"
-THREAD_LIMITS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+#: What gunicorn_conf.py sets for the framework, unset around each test.
+THREAD_LIMITS = tuple(runtime.SERVER_ENVIRONMENT)
 
 
 @pytest.fixture
@@ -39,7 +42,7 @@ def test_settings_from_the_environment(
     config = load_config(PORT="9123", WEB_CONCURRENCY="3", THREADS="4", RUNTIME_DIR=str(tmp_path))
     assert config.bind == "127.0.0.1:9123"
     assert (config.workers, config.threads) == (3, 4)
-    assert config.preload_app is {{ cookiecutter.framework == "sklearn" }}  # see gunicorn_conf.py
+    assert config.preload_app is runtime.LOAD_BEFORE_FORK
     assert config.control_socket == str(tmp_path / "gunicorn.ctl")
     assert config.logconfig_dict["formatters"]["json"]
     assert config.logconfig_dict["loggers"]["gunicorn.access"]["level"] == "WARNING"

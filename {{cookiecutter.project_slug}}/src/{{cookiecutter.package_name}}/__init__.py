@@ -3,17 +3,16 @@
 From a notebook: ``from {{ cookiecutter.package_name }} import register``, then ``register(model, train_df, ...)``
 (see ``registration.register``).
 """
-{% if cookiecutter.framework == "tensorflow" %}
-import os
-{%- endif %}
-from typing import TYPE_CHECKING, Any
-{%- if cookiecutter.framework == "tensorflow" %}
 
-# TensorFlow reads these when it is first imported, which this package does after this file:
-# warnings and errors only on stderr (2), and no oneDNN notice (the same numerics on every CPU).
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-{%- endif %}
+import os
+from typing import TYPE_CHECKING, Any
+
+from .runtime import IMPORT_ENVIRONMENT
+
+# What the framework reads when it is first imported, which this package does after this file
+# (runtime.py says what and why); a variable set yourself wins.
+for _variable, _value in IMPORT_ENVIRONMENT.items():
+    os.environ.setdefault(_variable, _value)
 
 if TYPE_CHECKING:
     from .registration import register

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,12 +19,13 @@ import click
 from marshmallow import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
+from . import runtime
 from .config import ConfigError, ServerSettings, Settings, format_duration, parse_duration
 from .errors import flatten_messages
 from .features import CATEGORICAL
 from .monitoring import range_report
 from .prediction_log import PredictionLog
-from .records import RecordsError, read_instances{{ ', read_json_object' if cookiecutter.framework != 'sklearn' }}
+from .records import RecordsError, read_instances, read_json_object
 from .registration import register_artifact, train_example
 from .registry import ModelStore, StoreError
 from .schemas import InstanceSchema
@@ -98,16 +99,21 @@ def models() -> None:
     """The versioned model store: register, list, show, promote, roll back, verify."""
 
 
-@models.command("register")
+def _model_metadata_option(command: Callable[..., None]) -> Callable[..., None]:
+    """``--model-metadata``, for a framework whose models need more than their files to load."""
+    if not runtime.NEEDS_MODEL_METADATA:
+        return command
+    return click.option(
+        "--model-metadata",
+        "model_metadata_file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="JSON object of what loading the model needs besides its files (see README.md).",
+    )(command)
+
+
+@models.command("register", help=runtime.REGISTER_HELP)
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
-{%- if cookiecutter.framework != "sklearn" %}
-@click.option(
-    "--model-metadata",
-    "model_metadata_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="JSON object of what loading the model needs besides its files (see README.md).",
-)
-{%- endif %}
+@_model_metadata_option
 @click.option(
     "--reference-data",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -126,28 +132,14 @@ def models() -> None:
 @click.option("--promote", is_flag=True, help="Point the alias at the new version.")
 def register_command(
     path: Path,
-{%- if cookiecutter.framework != "sklearn" %}
-    model_metadata_file: Path | None,
-{%- endif %}
     reference_data: Path | None,
     eval_data: Path | None,
     target: str | None,
     notes: str,
     promote: bool,
+    model_metadata_file: Path | None = None,
 ) -> None:
-{%- if cookiecutter.framework == "sklearn" %}
-    """Register PATH, a model file saved in a notebook, as the next version.
-
-    Loading a pickle or joblib file runs code from it: register only files you trust.
-    """
-{%- elif cookiecutter.framework == "pytorch" %}
-    """Register PATH, a state_dict saved with torch.save in a notebook, as the next version.
-
-    The state_dict is loaded with weights_only=True: tensors only, no code.
-    """
-{%- else %}
-    """Register PATH, a SavedModel directory exported in a notebook, as the next version."""
-{%- endif %}
+    # Its help is the framework's (runtime.REGISTER_HELP): what PATH is, and how it is loaded.
     if target and not (reference_data or eval_data):
         raise click.UsageError("--target names a column of --eval-data or --reference-data")
     if eval_data and not target:
@@ -158,9 +150,7 @@ def register_command(
         registered = register_artifact(
             store,
             path,
-{%- if cookiecutter.framework != "sklearn" %}
             model_metadata=read_json_object(model_metadata_file) if model_metadata_file else None,
-{%- endif %}
             reference_data=reference_data,
             eval_data=eval_data,
             target=target,

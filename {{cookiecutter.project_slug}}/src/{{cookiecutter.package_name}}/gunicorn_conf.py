@@ -5,29 +5,13 @@ Used by ``{{ cookiecutter.project_slug }} serve`` and the container as
 """
 
 import os
-{% if cookiecutter.framework == "sklearn" %}
-# Native thread pools (OpenMP, OpenBLAS, MKL) get one thread per worker, set before numpy or
-# scikit-learn is imported anywhere. Two reasons: the workers already use every core, and a
-# worker forked from a master that has run a multi-threaded prediction (the warm-up, with
-# preload_app) hangs on its first prediction. Set a variable yourself to override it.
-for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")
-{%- elif cookiecutter.framework == "pytorch" %}
-# Threads per worker for PyTorch's operators (OMP_NUM_THREADS, read when torch is imported):
-# one by default, because WEB_CONCURRENCY workers already use every core, and more threads
-# per worker only contend for them. A model whose single prediction is heavy may gain from a
-# few: set OMP_NUM_THREADS yourself, and measure.
-for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")
-{%- else %}
-# Threads per worker for TensorFlow's operators (TF_NUM_INTRAOP_THREADS within an operator,
-# TF_NUM_INTEROP_THREADS across them; read when TensorFlow starts): one by default, because
-# WEB_CONCURRENCY workers already use every core, and more threads per worker only contend
-# for them. A model whose single prediction is heavy may gain from a few: set them yourself,
-# and measure.
-for _variable in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")
-{%- endif %}
+
+from {{ cookiecutter.package_name }} import runtime
+
+# The framework's thread limits, set before anything imports it (runtime.py says which and
+# why); a variable set yourself wins. Importing the package imports no framework yet.
+for _variable, _value in runtime.SERVER_ENVIRONMENT.items():
+    os.environ.setdefault(_variable, _value)
 
 import gc  # noqa: E402 - after the thread limits, on purpose
 import logging  # noqa: E402
@@ -75,24 +59,12 @@ timeout = _server.timeout
 graceful_timeout = _server.graceful_timeout
 keepalive = _server.keepalive
 # Recycle workers now and then (jitter avoids all restarting at once): bounds slow leaks in
-# native libraries.{{ ' With preload_app a new worker is a cheap fork of the loaded master.' if cookiecutter.framework == 'sklearn' }}
+# native libraries.
 max_requests = _server.max_requests
 max_requests_jitter = _server.max_requests // 10
-{%- if cookiecutter.framework == "sklearn" %}
-# scikit-learn: load and verify the model once, in the master; the workers share its memory
-# pages copy-on-write. Safe because of the thread limits at the top of this file.
-preload_app = True
-{%- elif cookiecutter.framework == "pytorch" %}
-# Each worker loads the app and the model itself, after the fork. PyTorch is not fork-safe:
-# once the master has run a multi-threaded operator, a forked worker's next one can hang for
-# ever (seen as WORKER TIMEOUT). Start-up costs one model load per worker.
-preload_app = False
-{%- else %}
-# Each worker loads the app and the model itself, after the fork. A worker forked from a
-# master that has used the TensorFlow runtime at all (loading a SavedModel is enough) hangs on
-# its first operator. Start-up costs one model load per worker.
-preload_app = False
-{%- endif %}
+# Whether the master loads the model once and the workers share it copy-on-write, or each
+# worker loads its own after the fork: the framework's fork-safety decides (runtime.py).
+preload_app = runtime.LOAD_BEFORE_FORK
 # The worker heartbeat file lives in memory, not on a disk that may stall (containers).
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # A control socket of this instance's own: the default path is shared by every gunicorn of a
@@ -166,8 +138,9 @@ def post_worker_init(worker: Worker) -> None:
     """Each worker follows the registry and runs its monitor, starting before it takes a
     request; the monitor also reports the master's resources.
 
-    {% if cookiecutter.framework == "sklearn" %}A worker forked from the preloaded master (at start, or when max_requests recycles one)
-    holds the version the master loaded at start: it catches up with the alias first.{% else %}The worker has just loaded the version the alias named; from now on it follows the alias.{% endif %}
+    A worker forked from a preloaded master (at start, or when max_requests recycles one) holds
+    the version the master loaded at start, and catches up with the alias first; a worker that
+    loaded the model itself holds the version the alias named.
     """
     worker.wsgi.extensions["model_holder"].watch()
     worker.wsgi.extensions["monitor"].start(master_pid=os.getppid())

@@ -20,6 +20,9 @@ NAME = "joblib"
 ARTIFACT = "model.joblib"
 #: Libraries whose versions decide whether a saved model loads and behaves the same.
 LIBRARIES = ("scikit-learn", "numpy", "scipy", "joblib")
+#: Whether saving one model twice writes the same bytes, so that registering it again is
+#: recognised as the version already there.
+SAVES_SAME_BYTES = True
 
 
 def save(model: Any, directory: Path) -> None:

@@ -22,6 +22,9 @@ NAME = "torch_state_dict"
 ARTIFACT = "state_dict.pt"
 #: Libraries whose versions decide whether a saved model loads and behaves the same.
 LIBRARIES = ("torch", "numpy")
+#: Whether saving one model twice writes the same bytes, so that registering it again is
+#: recognised as the version already there.
+SAVES_SAME_BYTES = True
 
 
 def save(model: Model, directory: Path) -> None:
