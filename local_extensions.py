@@ -16,24 +16,16 @@ from jinja2.ext import Extension
 #: Where each framework keeps what the template reads from it: its facts (framework.json) and
 #: the pieces shared files include (a Dockerfile's step, a CI job's environment). Never moved
 #: into a bake.
-FRAMEWORK_VARIANTS = (
-    Path(__file__).resolve().parent / "{{cookiecutter.project_slug}}" / "_variants" / "framework"
-)
+VARIANTS = Path(__file__).resolve().parent / "{{cookiecutter.project_slug}}" / "_variants"
 FOR_THE_TEMPLATE = "_template"
+#: The answer that picks each option's folder, for fragment().
+FRAGMENT_OPTIONS = {"framework": "framework", "serializer": "__serializer"}
 
 
-def _read_frameworks() -> dict[str, dict[str, Any]]:
-    """Each framework's facts, from its own folder (see docs/adding-a-framework.md):
-
-    - ``label``: its name for people;
-    - ``serializers``: the formats its models are saved in ("auto" picks the first);
-    - ``encoding``: how records become the model's input ("none": the records' table as it
-      is; "one_hot": float32 with categories one-hot, encoding.py);
-    - ``memory``: a pod's request and limit (deploy/k8s/deployment.yaml);
-    - ``worker_memory_alert``: the resident memory of a worker that raises an alert.
-    """
+def _read_facts(option: str, file_name: str) -> dict[str, dict[str, Any]]:
+    """Each value's facts, from its own folder: ``_variants/<option>/<value>/_template/<file>``."""
     facts = {}
-    for path in sorted(FRAMEWORK_VARIANTS.glob(f"*/{FOR_THE_TEMPLATE}/framework.json")):
+    for path in sorted((VARIANTS / option).glob(f"*/{FOR_THE_TEMPLATE}/{file_name}")):
         facts[path.parent.parent.name] = json.loads(path.read_text(encoding="utf-8"))
     return facts
 
@@ -42,7 +34,12 @@ def _read_frameworks() -> dict[str, dict[str, Any]]:
 #: ``__serializer`` and ``__encoding``, the pre-gen hook's checks, the deploy files' sizes,
 #: and the bakes the template's tests make. A Jinja global rather than a private answer, so it
 #: is never frozen into a project's replay or .cruft.json.
-FRAMEWORKS: dict[str, dict[str, Any]] = _read_frameworks()
+#: What a framework.json holds (docs/adding-a-framework.md lists each fact): its label, its
+#: formats ("auto" picks the first), its encoding ("none": the records' table as it is;
+#: "one_hot": float32 with categories one-hot), deploy sizes, and the README's words for it.
+FRAMEWORKS: dict[str, dict[str, Any]] = _read_facts("framework", "framework.json")
+#: Each serializer's facts (format.json): the artifact's name in a version folder.
+FORMATS: dict[str, dict[str, Any]] = _read_facts("serializer", "format.json")
 #: Each framework's formats, from FRAMEWORKS.
 SERIALIZERS: dict[str, tuple[str, ...]] = {
     name: tuple(facts["serializers"]) for name, facts in FRAMEWORKS.items()
@@ -113,19 +110,20 @@ def example_instance(features: str) -> str:
 
 
 class FrameworksExtension(Extension):
-    """``frameworks`` in every template, hook and cookiecutter.json value: ``FRAMEWORKS``."""
+    """``frameworks`` and ``formats`` in every template, hook and cookiecutter.json value."""
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         environment.globals["frameworks"] = FRAMEWORKS
+        environment.globals["formats"] = FORMATS
 
 
 @pass_context
-def fragment(context: Any, name: str) -> str:
-    """The path of the chosen framework's fragment ``name``, for ``{% include ... ignore missing %}``:
-    a framework without that fragment adds nothing there."""
-    framework = context["cookiecutter"]["framework"]
-    return f"_variants/framework/{framework}/{FOR_THE_TEMPLATE}/{name}"
+def fragment(context: Any, name: str, option: str = "framework") -> str:
+    """The path of the chosen framework's (or serializer's) fragment ``name``, for
+    ``{% include fragment(name) ignore missing %}``: one without it adds nothing there."""
+    value = context["cookiecutter"][FRAGMENT_OPTIONS[option]]
+    return f"_variants/{option}/{value}/{FOR_THE_TEMPLATE}/{name}"
 
 
 class FragmentsExtension(Extension):
