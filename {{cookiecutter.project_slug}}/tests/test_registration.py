@@ -75,10 +75,7 @@ def test_register_from_csv_files_and_the_store_of_model_store(
     assert metadata["metrics_on"] == f"test.csv, {len(test)} records"
 
 
-@pytest.mark.skipif(
-    not serializer.SAVES_SAME_BYTES, reason="saving one model twice writes different bytes"
-)
-def test_the_same_model_twice_is_one_version(
+def test_the_same_model_saved_twice_is_one_version_if_its_bytes_repeat(
     model: Any,
     frames: tuple[pd.DataFrame, pd.DataFrame],
     store: ModelStore,
@@ -86,6 +83,10 @@ def test_the_same_model_twice_is_one_version(
 ) -> None:
     train, _ = frames
     assert register(model, train, store=store) == 2
+    if not serializer.SAVES_SAME_BYTES:
+        # Its second save differs from the first: a version of its own, which is no harm.
+        assert register(model, train, store=store) == 3
+        return
     assert register(model, train, store=store) == 2
     assert store.versions() == [1, 2]
     assert "is identical to version 2" in capsys.readouterr().out
