@@ -257,12 +257,12 @@ def test_only_the_chosen_framework_is_imported_and_pinned(baked: tuple[Combo, Pa
 
 
 def test_dev_tool_pins_match_the_template() -> None:
-    """The bakes are linted here with the ruff and pytest they pin."""
+    """The bakes are linted here with the ruff, pytest and mypy they pin."""
     template = tomllib.loads((TEMPLATE / "pyproject.toml").read_text(encoding="utf-8"))
     dev = set(template["dependency-groups"]["dev"])
     bake_dev = (TEMPLATE / "{{cookiecutter.project_slug}}" / "requirements-dev.txt").read_text()
     for line in bake_dev.splitlines():
-        if line.startswith(("ruff==", "pytest==")):
+        if line.startswith(("ruff==", "pytest==", "mypy==")):
             assert line in dev
 
 

@@ -1,5 +1,5 @@
 """Slow layer: every combination's own test suite passes with its pinned dependencies, with
-its prediction log on SQLite and on a real PostgreSQL."""
+its prediction log on SQLite and on a real PostgreSQL, and mypy finds no error in its code."""
 
 from __future__ import annotations
 
@@ -33,3 +33,8 @@ def test_bake_passes_its_own_suite(
     assert " passed" in output
     assert " failed" not in output
     assert " skipped" not in output
+    # Its types, as its `make lint` and CI check them, with its own pinned mypy and libraries.
+    # Its cache outside the bake too.
+    mypy = [str(python), "-m", "mypy", "--cache-dir", str(tmp_path / "mypy")]
+    checked = run(mypy, cwd=project, env=clean_env())
+    assert checked.startswith("Success: no issues found"), checked

@@ -164,7 +164,7 @@ def _load(schema: Schema, environ: Mapping[str, str] | None) -> dict[str, Any]:
     except ValidationError as error:
         problems = "; ".join(
             f"{name}={environ.get(name, '')!r}: {' '.join(messages)}"
-            for name, messages in sorted(error.messages.items())
+            for name, messages in sorted(error.normalized_messages().items())
         )
         raise ConfigError(problems) from None
 

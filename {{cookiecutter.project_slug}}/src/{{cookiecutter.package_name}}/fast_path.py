@@ -137,16 +137,19 @@ class BatchLoader:
         plain_list = (
             type(items) is CheckedList
             and type(items.inner) is fields.Nested
-            and items.inner.only is None  # type: ignore[union-attr]
-            and not items.inner.exclude  # type: ignore[union-attr]
+            and items.inner.only is None
+            and not items.inner.exclude
             and len(schema.load_fields) == 1
             and schema.opts.unknown == RAISE
             and _only_known_hooks(schema)
             and (items.data_key or schema.items_field) == schema.items_field
         )
         if plain_list:
-            inner = items.inner.schema  # type: ignore[union-attr]
-            if isinstance(inner, RecordSchema) and not items.inner.many:  # type: ignore[union-attr]
+            # What plain_list checked, said to the type checker.
+            assert isinstance(items, CheckedList)
+            assert isinstance(items.inner, fields.Nested)
+            inner = items.inner.schema
+            if isinstance(inner, RecordSchema) and not items.inner.many:
                 self._checks = record_checks(inner)
                 self._list_validators = list(items.validators)
                 self._keys = frozenset(key for key, _, _ in self._checks or [])

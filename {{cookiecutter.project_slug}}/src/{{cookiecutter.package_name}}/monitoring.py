@@ -317,8 +317,8 @@ def range_report(
                 log, version, reference, since, until, threshold=threshold, min_records=min_records
             ),
         }
-    for version, quality in quality_by_version(log.labelled(since, until)).items():
-        versions.setdefault(version, {"predictions": 0})["quality"] = quality
+    for key, quality in quality_by_version(log.labelled(since, until)).items():
+        versions.setdefault(key, {"predictions": 0})["quality"] = quality
     return {
         "prediction_log": safe_url(log.url),
         "since": since.isoformat(timespec="seconds"),

@@ -863,7 +863,7 @@ class PredictionLog:
             return {version: int(count) for version, count in connection.execute(query)}
 
 
-def _labelled_record(prediction_id: str, request: Mapping[str, Any]) -> dict[str, Any] | None:
+def _labelled_record(prediction_id: str, request: Mapping[Any, Any]) -> dict[str, Any] | None:
     """The feedback row's columns for ``prediction_id`` from its request's row (``id``,
     ``model_version``, ``outputs``); None if the request has no such record."""
     named = split_id(prediction_id)
@@ -937,7 +937,8 @@ def _migrate_per_record_rows(
     by_id = select(predictions).order_by(predictions.c.id)
     result = connection.execute(by_id.execution_options(yield_per=MIGRATE_ROWS_AT_ONCE))
     rows: list[dict[str, Any]] = []
-    prefix, records = None, []
+    prefix: str | None = None
+    records: list[Any] = []  # the request's rows of the old table
     for old in result:
         if _PREDICTION_ID.fullmatch(old.id) is None:
             dropped += 1

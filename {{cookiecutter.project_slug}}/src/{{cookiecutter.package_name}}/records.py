@@ -40,7 +40,6 @@ class Table:
 
 #: A CSV row: the line it ends on in the file (as editors number them), and its cells as text.
 Row = tuple[int, dict[str, str]]
-_SHORT = object()  # DictReader's value for the cells a short row lacks
 
 
 def read_csv(path: Path) -> tuple[list[str], list[Row]]:
@@ -49,7 +48,8 @@ def read_csv(path: Path) -> tuple[list[str], list[Row]]:
     try:
         # utf-8-sig: spreadsheets often start a CSV with a byte-order mark.
         with open(path, newline="", encoding="utf-8-sig") as file:
-            reader = csv.DictReader(file, restval=_SHORT)
+            # A short row's missing cells read as None (restval); a present cell is a string.
+            reader = csv.DictReader(file, restval=None)
             for row in reader:
                 rows.append((reader.line_num, row))  # blank and multi-line cells counted
             header = list(reader.fieldnames or [])
@@ -61,7 +61,7 @@ def read_csv(path: Path) -> tuple[list[str], list[Row]]:
     for line, row in rows:
         if None in row:  # DictReader's key for cells beyond the header
             raise RecordsError(f"{path}, line {line}: more cells than the header has columns")
-        if _SHORT in row.values():
+        if None in row.values():
             raise RecordsError(f"{path}, line {line}: fewer cells than the header has columns")
     _check_columns(str(path), header)
     return header, rows

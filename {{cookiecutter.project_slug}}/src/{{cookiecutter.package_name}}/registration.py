@@ -155,7 +155,7 @@ def train_example(store: ModelStore, *, notes: str = "", seed: int = 0) -> int:
 
     train = table(order[:cut], f"example data, {cut} records")
     holdout = table(order[cut:], f"holdout: {len(order) - cut} of {len(order)} example records")
-    model = fit(train.records, train.targets)
+    model = fit(train.records, [targets[i] for i in order[:cut]])
     registered = register_model(
         store, model, reference=train, holdout=holdout, source="train-example", notes=notes
     )
@@ -299,8 +299,8 @@ def _load(saved: Path, model_metadata: dict[str, Any], artifact_name: str) -> An
                 f"; if it was saved with other library versions than the service's, {WAY_OUT}"
             )
         raise StoreError(problem) from None
-    if problem := loaded_problem(versions_warned(caught), artifact_name):
-        raise StoreError(problem)
+    if mismatch := loaded_problem(versions_warned(caught), artifact_name):
+        raise StoreError(mismatch)
     for other in caught:  # not about versions: passed on as they came
         warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
     return model
@@ -334,7 +334,7 @@ def _check_categories(
                 f"({', '.join(map(repr, known[name]))}): each would be scored as unknown"
             )
         outside = sorted({record[name] for record in holdout.records} - values) if holdout else []
-        if outside:
+        if holdout and outside:
             raise StoreError(
                 f"the evaluation data ({holdout.source}) holds {name} values the reference data "
                 f"does not ({', '.join(map(repr, outside))}): the service refuses such records, "

@@ -322,7 +322,7 @@ class ModelStore:
             model = serializer.load(Path(private), metadata)
         return LoadedVersion(version=version, metadata=metadata, model=model)
 
-    def register(self, write_artifact: Callable[[Path], None], metadata: dict[str, Any]) -> int:
+    def register(self, write_artifact: Callable[[Path], object], metadata: dict[str, Any]) -> int:
         """Add a version: ``write_artifact(folder)`` writes the files; returns the number.
 
         The folder only appears under its number once complete, so a reader never sees a

@@ -10,9 +10,11 @@ feature takes is the served version's: its training data's (``serving.check_cate
 
 from __future__ import annotations
 
+from collections.abc import Sized
 from typing import Any, ClassVar
 
 from marshmallow import Schema, ValidationError, fields, pre_load, utils, validate
+from marshmallow.types import ErrorMessages
 
 from .errors import MAX_REPORTED_FIELDS, flatten_messages
 from .feature_values import (
@@ -38,7 +40,7 @@ def _documented(limits: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, Any
 class JSONNumber(fields.Float):
     """A finite JSON number: strings such as "5.1", booleans, null, NaN and infinities fail."""
 
-    default_error_messages: ClassVar[dict[str, str]] = {
+    default_error_messages: ErrorMessages = {
         "not_number": "Must be a JSON number.",
         "out_of_range": f"Must be between -{MAX_MAGNITUDE:g} and {MAX_MAGNITUDE:g}.",
     }
@@ -62,7 +64,7 @@ class JSONNumber(fields.Float):
 class WholeNumber(JSONNumber):
     """A whole JSON number (``3``, or ``3.0``); ``3.5`` fails."""
 
-    default_error_messages: ClassVar[dict[str, str]] = {"not_whole": "Must be a whole number."}
+    default_error_messages: ErrorMessages = {"not_whole": "Must be a whole number."}
 
     def __init__(self, **kwargs: Any) -> None:
         # Whole bounds, exact: a client that checks "maximum: 1e+100" in floats cannot tell
@@ -70,7 +72,7 @@ class WholeNumber(JSONNumber):
         limits = {"minimum": -MAX_WHOLE_MAGNITUDE, "maximum": MAX_WHOLE_MAGNITUDE}
         super().__init__(**_documented(limits, kwargs))
 
-    def _validated(self, value: Any) -> int:  # type: ignore[override]
+    def _validated(self, value: Any) -> int:
         number = super()._validated(value)  # a JSON integer's bound is checked there, exactly
         if type(value) is int:
             return value  # as sent: through a float, 2**53 + 1 would become 2**53
@@ -84,7 +86,7 @@ class WholeNumber(JSONNumber):
 class JSONBoolean(fields.Field):
     """``true`` or ``false``: strings such as "true", numbers and null fail."""
 
-    default_error_messages: ClassVar[dict[str, str]] = {"not_boolean": "Must be true or false."}
+    default_error_messages: ErrorMessages = {"not_boolean": "Must be true or false."}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
         if not isinstance(value, bool):
@@ -95,7 +97,7 @@ class JSONBoolean(fields.Field):
 class CategoryValue(fields.String):
     """A category's value: a non-empty JSON string (numbers fail), at most 200 characters."""
 
-    default_error_messages: ClassVar[dict[str, str]] = {
+    default_error_messages: ErrorMessages = {
         "invalid": "Must be a string: one of the category's values.",
         "length": f"Must be 1 to {MAX_CATEGORY_LENGTH} characters.",
     }
@@ -134,6 +136,7 @@ class CheckedList(fields.List):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list:
         if not utils.is_collection(value):
             raise self.make_error("invalid")
+        value = value if isinstance(value, Sized) else list(value)  # a JSON array is a list
         result = []
         errors: dict[Any, Any] = {}
         problems = 0
@@ -160,7 +163,7 @@ class InstanceSchema(RecordSchema):
 
     # Unknown keys are refused (marshmallow's default) with a message that lists the features,
     # so a misspelt name is easy to spot.
-    error_messages: ClassVar[dict[str, str]] = {
+    error_messages: dict[str, str] = {
         "type": "Must be a JSON object of feature values.",
         "unknown": f"Unknown field; the features are: {', '.join(FEATURES)}.",
     }
@@ -198,9 +201,7 @@ class PredictRequestSchema(BatchRequestSchema):
     """The body of POST /v1/predict: 1 to MAX_BATCH_SIZE records, scored as one batch."""
 
     items_field = items_noun = "instances"
-    error_messages: ClassVar[dict[str, str]] = {
-        "type": "Must be a JSON object with an 'instances' array."
-    }
+    error_messages: dict[str, str] = {"type": "Must be a JSON object with an 'instances' array."}
 
     instances = CheckedList(
         fields.Nested(InstanceSchema),
@@ -232,9 +233,7 @@ class FeedbackRequestSchema(BatchRequestSchema):
 
     items_field = "feedback"
     items_noun = "feedback items"
-    error_messages: ClassVar[dict[str, str]] = {
-        "type": "Must be a JSON object with a 'feedback' array."
-    }
+    error_messages: dict[str, str] = {"type": "Must be a JSON object with a 'feedback' array."}
 
     feedback = CheckedList(
         fields.Nested(FeedbackItemSchema),

@@ -111,7 +111,8 @@ class RequestReader:
         self._body_start = self._position = end + 4
         lines = bytes(self.data[:end]).split(b"\r\n")
         request_line, header_lines = lines[0], lines[1:]
-        lengths, codings = [], []
+        lengths: list[bytes] = []
+        codings: list[bytes] = []
         for line in header_lines:
             name, colon, value = line.partition(b":")
             if not colon:
@@ -259,7 +260,7 @@ class BufferingWorker(gthread.ThreadWorker):
         self.share.publish(self.nr_conns)
         self.enqueue_req(_Connection(self, self.cfg, client, address, listener.getsockname()))
 
-    def enqueue_req(self, conn: _Connection) -> None:  # type: ignore[override]
+    def enqueue_req(self, conn: _Connection) -> None:
         """Every road to the app passes here: new connections, kept-alive ones that became
         readable, and pipelined bytes left over from the last request."""
         if conn.read_whole:
@@ -348,13 +349,13 @@ class BufferingWorker(gthread.ThreadWorker):
     def _answer_in_loop(self, conn: _Connection) -> None:
         self.finish_request(conn, _Done(bool(self.handle(conn))))
 
-    def handle(self, conn: _Connection) -> bool:  # type: ignore[override]
+    def handle(self, conn: _Connection) -> bool:
         """Run the app for a request read whole (in the loop's thread, or a pool thread) and
         keep its answer, for the loop to send: a client that does not read it never blocks
         a thread."""
         client = conn.sock
         answer = _AnswerBuffer(client)
-        conn.sock = answer  # type: ignore[assignment]
+        conn.sock = answer
         try:
             return super().handle(conn)
         finally:
@@ -504,7 +505,7 @@ class BufferingWorker(gthread.ThreadWorker):
                 break
             self._close_lingering(conn)
 
-    def handle_request(self, req: Any, conn: _Connection) -> bool:  # type: ignore[override]
+    def handle_request(self, req: Any, conn: _Connection) -> bool:
         if conn.continued:
             req._expected_100_continue = False  # sent already, by this worker
         if self.share.should_end_one(self.nr_conns):

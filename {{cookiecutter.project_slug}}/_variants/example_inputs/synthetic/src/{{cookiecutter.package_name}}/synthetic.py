@@ -26,6 +26,7 @@ def synthetic_records(
     columns: dict[str, list[Any]] = {}
     encoded: list[np.ndarray] = []
     for name, kind in FEATURE_TYPES.items():
+        values: np.ndarray  # of floats, whole numbers, flags or levels, by the feature's type
         if kind == "float":
             values = rng.normal(size=size)
             encoded.append(values)

@@ -22,6 +22,11 @@ from .encoding import check_vocabulary
 class Network(nn.Module):
     """A small multi-layer perceptron: standardised inputs in, one logit per class out."""
 
+    # Buffers registered in __init__ (saved in the state_dict, not trained): declared for the
+    # type checker, which cannot see register_buffer's attributes.
+    mean: torch.Tensor
+    scale: torch.Tensor
+
     def __init__(self, n_inputs: int, n_outputs: int, hidden_sizes: Sequence[int] = (32,)) -> None:
         super().__init__()
         #: The constructor's arguments, as metadata.json records them.

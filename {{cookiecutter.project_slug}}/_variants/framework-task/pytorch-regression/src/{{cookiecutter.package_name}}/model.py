@@ -23,6 +23,13 @@ from .encoding import check_vocabulary
 class Network(nn.Module):
     """A small multi-layer perceptron: standardised inputs in, one value out."""
 
+    # Buffers registered in __init__ (saved in the state_dict, not trained): declared for the
+    # type checker, which cannot see register_buffer's attributes.
+    mean: torch.Tensor
+    scale: torch.Tensor
+    target_mean: torch.Tensor
+    target_scale: torch.Tensor
+
     def __init__(self, n_inputs: int, hidden_sizes: Sequence[int] = (32,)) -> None:
         super().__init__()
         #: The constructor's arguments, as metadata.json records them.

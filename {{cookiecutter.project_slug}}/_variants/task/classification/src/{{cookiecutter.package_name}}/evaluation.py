@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -27,7 +27,7 @@ def outcome_problem(actual: Any) -> str | None:
     return None
 
 
-def metrics(predictions: Sequence[dict[str, Any]], actuals: Sequence[Any]) -> dict[str, Any]:
+def metrics(predictions: Sequence[Mapping[str, Any]], actuals: Sequence[Any]) -> dict[str, Any]:
     """Accuracy of ``predictions`` (the service's own answers) against ``actuals``.
 
     Labels are compared as text, so a model trained on 0/1 matches a CSV's "0"/"1".

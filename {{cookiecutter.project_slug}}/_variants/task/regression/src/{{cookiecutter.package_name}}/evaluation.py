@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,7 @@ def outcome_problem(actual: Any) -> str | None:
     return None
 
 
-def metrics(predictions: Sequence[dict[str, Any]], actuals: Sequence[Any]) -> dict[str, Any]:
+def metrics(predictions: Sequence[Mapping[str, Any]], actuals: Sequence[Any]) -> dict[str, Any]:
     """Mean absolute and root-mean-square error of ``predictions`` against ``actuals``."""
     if len(predictions) != len(actuals) or not actuals:
         raise ValueError("metrics need as many actual values as predictions, and at least one")
