@@ -38,7 +38,7 @@ from typing import Any
 from gunicorn import util
 from gunicorn.workers import gthread
 
-from .balance import Share
+from .balance import LOOK_EVERY_SECONDS, Share
 from .config import ServerSettings, Settings
 from .errors import echoed, too_large_message
 from .metrics import REQUESTS_REFUSED
@@ -248,6 +248,19 @@ class BufferingWorker(gthread.ThreadWorker):
         """Accept only while no live sibling holds fewer connections (see balance.py)."""
         may = enabled and (not self.alive or self.share.may_accept(self.nr_conns))
         super().set_accept_enabled(may)
+
+    def wait_for_and_dispatch_events(self, timeout: float) -> None:
+        """While not accepting, look at the board again within LOOK_EVERY_SECONDS.
+
+        A sibling may have stopped accepting too, on a view of the board a moment older, and
+        a new connection does not wake a worker that is not listening: without this both
+        wait for an unrelated event (up to a second each time), and a client arriving among
+        a crowd of others (50 slow ones at once in tests/test_hostile_clients.py) waited
+        seconds in the listen queue.
+        """
+        if self.alive and not self._accepting:
+            timeout = min(timeout, LOOK_EVERY_SECONDS)
+        super().wait_for_and_dispatch_events(timeout)
 
     def accept(self, listener: socket.socket) -> None:
         try:
