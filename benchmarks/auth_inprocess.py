@@ -31,7 +31,7 @@ def per_request_us(client: object, body: bytes, headers: dict[str, str]) -> floa
 
 
 def main() -> None:
-    app = importlib.import_module(f"{PACKAGE}.app").create_app()
+    app = importlib.import_module(f"{PACKAGE}.service.app").create_app()
     logging.getLogger(f"{PACKAGE}.access").setLevel(logging.WARNING)
     features = app.extensions["model_holder"].current.metadata["features"]
     body = json.dumps({"instances": [dict.fromkeys(features, 1.5)]}).encode()

@@ -40,7 +40,7 @@ def per_call_us(call: Any, count: int) -> float:
 def measure() -> dict[str, Any]:
     """Median microseconds per request of each app, for 1 and 100 records per request."""
     bare = importlib.import_module("bare_app").app.test_client()
-    service_app = importlib.import_module(f"{PACKAGE}.app").create_app()
+    service_app = importlib.import_module(f"{PACKAGE}.service.app").create_app()
     service = service_app.test_client()
     access = logging.getLogger(f"{PACKAGE}.access")
     schema = service_app.extensions["predict_request_schema"]

@@ -40,7 +40,7 @@ def cpu_us_per_request(app: Any, body: bytes, count: int) -> float:
 
 
 def measure() -> dict[str, Any]:
-    create_app = importlib.import_module(f"{PACKAGE}.app").create_app
+    create_app = importlib.import_module(f"{PACKAGE}.service.app").create_app
     settings = {"MODEL_STORE": os.environ["MODEL_STORE"], "MONITOR_INTERVAL_SECONDS": "0"}
     apps = {name: create_app({**settings, **extra}) for name, extra in CONFIGURATIONS.items()}
     features = apps["off"].extensions["model_holder"].current.metadata["features"]

@@ -53,7 +53,7 @@ def shapes(features: list[str]) -> dict[str, Callable[[], str]]:
 
 
 def main() -> None:
-    app = importlib.import_module(f"{PACKAGE}.app").create_app()
+    app = importlib.import_module(f"{PACKAGE}.service.app").create_app()
     client = app.test_client()
     features = app.extensions["model_holder"].current.metadata["features"]
     results = {}

@@ -30,7 +30,7 @@ it has the service's own libraries, so the model loads there exactly as here. St
 service first in a terminal (`make serve`) for the last cells.
 
 The data below is the example data; put your own in its place: a DataFrame with a column per
-feature (`{PACKAGE}.features.FEATURE_TYPES` lists them, with their types) and one of the true
+feature (`{PACKAGE}.model.features.FEATURE_TYPES` lists them, with their types) and one of the true
 outcome."""
 
 LOAD = f"""import contextlib
@@ -43,8 +43,8 @@ import urllib.request
 import pandas as pd
 
 from {PACKAGE} import register
-from {PACKAGE}.example_data import TARGET, load_example_data
-from {PACKAGE}.features import FEATURES
+from {PACKAGE}.model.example_data import TARGET, load_example_data
+from {PACKAGE}.model.features import FEATURES
 
 records, targets = load_example_data()
 df = pd.DataFrame(records, columns=list(FEATURES)).assign(**{{TARGET: targets}})
@@ -62,7 +62,7 @@ from sklearn.linear_model import {estimator_class}
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from __PACKAGE__.features import BOOLEAN, CATEGORICAL, NUMERIC
+from __PACKAGE__.model.features import BOOLEAN, CATEGORICAL, NUMERIC
 
 # A pipeline fitted on a DataFrame: its first step chooses the columns by name. The service
 # hands such a model a DataFrame with the same columns at every request.
@@ -78,11 +78,11 @@ model.fit(train_df[list(FEATURES)], train_df[TARGET])""",
     "pytorch": """{imports}import torch
 from torch import nn
 
-from __PACKAGE__.encoding import encode, vocabulary
-from __PACKAGE__.model import Model, build_network
+from __PACKAGE__.model.encoding import encode, vocabulary
+from __PACKAGE__.model.network import Model, build_network
 
-# The network is model.Network (edit model.py for your own); encode() turns records into its
-# float32 input, each category one-hot over the values of the training data.
+# The network is network.Network (edit model/network.py for your own); encode() turns
+# records into its float32 input, each category one-hot over the values of the training data.
 torch.manual_seed(0)
 train_records = train_df[list(FEATURES)].to_dict("records")
 categories = vocabulary(train_records)
@@ -100,11 +100,11 @@ network.eval()
 model = Model({model_arguments})""",
     "tensorflow": """import keras
 {imports}
-from __PACKAGE__.encoding import encode, vocabulary
-from __PACKAGE__.model import Model, build_network
+from __PACKAGE__.model.encoding import encode, vocabulary
+from __PACKAGE__.model.network import Model, build_network
 
-# The network is model.build_network's (edit model.py for your own); encode() turns records
-# into its float32 input, each category one-hot over the values of the training data.
+# The network is network.build_network's (edit model/network.py for your own); encode()
+# turns records into its float32 input, each category one-hot over the values of the training data.
 keras.utils.set_random_seed(0)
 train_records = train_df[list(FEATURES)].to_dict("records")
 categories = vocabulary(train_records)
@@ -158,7 +158,7 @@ ESTIMATORS = {
     "regression": ("Ridge", "Ridge(alpha=1.0)"),
 }
 EVALUATE = {
-    "classification": f"""from {PACKAGE}.predict import predict
+    "classification": f"""from {PACKAGE}.model.predict import predict
 
 # Through the service's own predict path, as registration measures it.
 answers = predict(model, test_df[list(FEATURES)].to_dict("records"))
@@ -167,7 +167,7 @@ accuracy = sum(
     for answer, actual in zip(answers, test_df[TARGET], strict=True)
 ) / len(test_df)
 print(f"holdout accuracy: {{accuracy:.3f}}")""",
-    "regression": f"""from {PACKAGE}.predict import predict
+    "regression": f"""from {PACKAGE}.model.predict import predict
 
 # Through the service's own predict path, as registration measures it.
 answers = predict(model, test_df[list(FEATURES)].to_dict("records"))

@@ -82,13 +82,13 @@ class Installed:
     @property
     def model_name(self) -> str:
         """The model's name in the store, as the bake's prompts derived it."""
-        text = (self.project / "src" / self.package / "config.py").read_text()
+        text = (self.project / "src" / self.package / "service" / "config.py").read_text()
         return re.search(r'^DEFAULT_MODEL_NAME = "([^"]+)"$', text, re.MULTILINE).group(1)
 
     @property
     def serializer(self) -> str:
         """The serializer the bake resolved (never "auto"), as its metadata.json records it."""
-        text = (self.project / "src" / self.package / "serializer.py").read_text()
+        text = (self.project / "src" / self.package / "store" / "serializer.py").read_text()
         return re.search(r'^NAME = "(\w+)"$', text, re.MULTILINE).group(1)
 
     def env(self, store: Path, **extra: str) -> dict[str, str]:

@@ -94,60 +94,67 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
             for name in (
                 "__init__.py",
                 "__main__.py",
-                "app.py",
-                "balance.py",
                 "cli.py",
-                "config.py",
-                "deadlines.py",
-                "drift.py",
-                "errors.py",
-                "evaluation.py",
-                "example_data.py",
-                "fast_path.py",
-                "feature_values.py",
-                "features.py",
                 "gunicorn_conf.py",
-                "json_text.py",
-                "libraries.py",
-                "logs.py",
-                "metrics.py",
-                "monitoring.py",
-                "openapi.py",
-                "outcome_metrics.py",
-                "predict.py",
-                "prediction_log.py",
-                "records.py",
-                "reference.py",
-                "registration.py",
-                "registry.py",
                 "runtime.py",
-                "schemas.py",
-                "serializer.py",
-                "serving.py",
-                "training.py",
-                "turns.py",
-                "worker.py",
                 "wsgi.py",
-                "api/__init__.py",
-                "api/docs.py",
-                "api/feedback.py",
-                "api/health.py",
-                "api/model_info.py",
-                "api/monitoring_report.py",
-                "api/predictions.py",
+                "model/__init__.py",
+                "model/example_data.py",
+                "model/features.py",
+                "model/predict.py",
+                "model/schemas.py",
+                "model/training.py",
+                "monitoring/__init__.py",
+                "monitoring/drift.py",
+                "monitoring/evaluation.py",
+                "monitoring/http_metrics.py",
+                "monitoring/model_metrics.py",
+                "monitoring/monitor.py",
+                "monitoring/prediction_log.py",
+                "server/__init__.py",
+                "server/balance.py",
+                "server/turns.py",
+                "server/worker.py",
+                "service/__init__.py",
+                "service/app.py",
+                "service/config.py",
+                "service/deadlines.py",
+                "service/errors.py",
+                "service/fast_path.py",
+                "service/feature_values.py",
+                "service/json_text.py",
+                "service/logs.py",
+                "service/openapi.py",
+                "service/records.py",
+                "service/serving.py",
+                "store/__init__.py",
+                "store/digests.py",
+                "store/libraries.py",
+                "store/metadata.py",
+                "store/reference.py",
+                "store/registration.py",
+                "store/registry.py",
+                "store/serializer.py",
+                "service/api/__init__.py",
+                "service/api/docs.py",
+                "service/api/feedback.py",
+                "service/api/health.py",
+                "service/api/model_info.py",
+                "service/api/monitoring_report.py",
+                "service/api/predictions.py",
             )
         ),
     }
     if iris:
-        files.add(f"{package}/data/iris.csv")
+        files.add(f"{package}/model/data/iris.csv")
     else:
-        files.add(f"{package}/synthetic.py")  # records of every feature's type
+        files.add(f"{package}/model/synthetic.py")  # records of every feature's type
     if combo.framework == "sklearn":
-        files |= {f"{package}/model_input.py", f"{package}/pickled_versions.py"}
-        files.add("tests/test_model_input.py")
+        files |= {f"{package}/model/inputs.py", f"{package}/store/pickled_versions.py"}
+        files.add("tests/test_inputs.py")
     else:
-        files.add(f"{package}/model.py")  # the network's architecture
-        files.add(f"{package}/encoding.py")  # records as the network's float32 input
+        files.add(f"{package}/model/network.py")  # the network's architecture
+        files.add(f"{package}/model/encoding.py")  # records as the network's float32 input
     if combo.monitoring_stack:
         files |= {f"deploy/compose/{name}" for name in COMPOSE_FILES}
     if combo.container:
@@ -158,7 +165,7 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
     if combo.ci:
         files.add(".github/workflows/ci.yml")
     if combo.api_key:
-        files |= {f"{package}/auth.py", "tests/test_auth.py"}
+        files |= {f"{package}/service/auth.py", "tests/test_auth.py"}
     return files
 
 
@@ -196,8 +203,9 @@ def test_pyproject_is_valid(baked: tuple[Combo, Path]) -> None:
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     validate_pyproject_api.Validator()(pyproject)
     slug = project.name
-    package = pyproject["tool"]["setuptools"]["package-data"]
-    assert pyproject["project"]["scripts"] == {slug: f"{next(iter(package))}.cli:main"}
+    (data_package,) = pyproject["tool"]["setuptools"]["package-data"]
+    package = data_package.removesuffix(".model")  # the example data is model/'s
+    assert pyproject["project"]["scripts"] == {slug: f"{package}.cli:main"}
 
 
 def test_python_compiles(baked: tuple[Combo, Path]) -> None:
@@ -218,10 +226,10 @@ def test_features_become_the_request_schema(baked: tuple[Combo, Path]) -> None:
     """One field per feature, of its type's class, in order; features.py says the same."""
     combo, project = baked
     types = feature_types(combo.context.get("features", IRIS))
-    schemas = next(project.glob("src/*/schemas.py")).read_text(encoding="utf-8")
+    schemas = next(project.glob("src/*/model/schemas.py")).read_text(encoding="utf-8")
     fields = re.findall(r"^    (\w+) = (\w+)\(required=True\)$", schemas, re.MULTILINE)
     assert fields == [(name, FIELD_CLASSES[kind]) for name, kind in types.items()]
-    features = next(project.glob("src/*/features.py")).read_text(encoding="utf-8")
+    features = next(project.glob("src/*/model/features.py")).read_text(encoding="utf-8")
     assert re.findall(r'^    "(\w+)": "(\w+)",$', features, re.MULTILINE) == list(types.items())
 
 
@@ -252,7 +260,7 @@ def test_only_the_chosen_framework_is_imported_and_pinned(baked: tuple[Combo, Pa
         chosen = framework == combo.framework
         assert chosen == bool(imported & set(modules)), (framework, imported & set(modules))
         assert chosen == any(pin.startswith(FRAMEWORK_PINS[framework]) for pin in pins), framework
-    source = "".join(path.read_text(encoding="utf-8") for path in project.glob("src/*/*.py"))
+    source = "".join(path.read_text(encoding="utf-8") for path in project.glob("src/*/**/*.py"))
     assert "FRAMEWORK ==" not in source  # no branch on the framework at run time
 
 

@@ -66,7 +66,7 @@ def test_predictions(server: Server, installed: Installed) -> None:
 
 
 def test_the_whole_iris_data_in_one_batch(server: Server, installed: Installed) -> None:
-    csv = next(installed.site.glob("*/data/iris.csv")).read_text().splitlines()
+    csv = next(installed.site.glob("*/model/data/iris.csv")).read_text().splitlines()
     header = csv[0].split(",")
     rows = [dict(zip(header, line.split(","), strict=True)) for line in csv[1:]]
     instances = [{name: float(row[name]) for name in header[:4]} for row in rows]
@@ -188,7 +188,7 @@ def test_every_log_line_is_json_with_request_and_model(
     lines = server.lines()  # parsing fails on a line that is not JSON
     loggers = {line["logger"] for line in lines}
     package = installed.package
-    assert {"gunicorn.error", f"{package}.access", f"{package}.serving"} <= loggers
+    assert {"gunicorn.error", f"{package}.access", f"{package}.service.serving"} <= loggers
     requests = [line for line in lines if line["message"] == "request"]
     assert requests
     for line in requests:

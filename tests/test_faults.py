@@ -287,7 +287,7 @@ def slow_bake(
     original = bake(DEFAULT)
     project = tmp_path_factory.mktemp("slow") / original.name  # the command's name
     shutil.copytree(original, project)
-    predict = next(project.glob("src/*/predict.py"))
+    predict = next(project.glob("src/*/model/predict.py"))
     source = predict.read_text()
     hang = (
         '    """Score a whole batch at once: one call into the model, one prediction per record."""\n'

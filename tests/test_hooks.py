@@ -103,18 +103,18 @@ def variant_tree(tmp_path: Path) -> Path:
     """A project tree with variants of two options, as cookiecutter leaves it."""
     files = {
         "README.md": "base",
-        "_variants/serializer/joblib/src/pkg/serializer.py": "joblib",
-        "_variants/serializer/pickle/src/pkg/serializer.py": "pickle",
+        "_variants/serializer/joblib/src/pkg/store/serializer.py": "joblib",
+        "_variants/serializer/pickle/src/pkg/store/serializer.py": "pickle",
         "_variants/task/classification/tests/test_predict.py": "labels",
         "_variants/task/regression/tests/test_predict.py": "values",
         "_variants/framework/sklearn/requirements.txt": "scikit-learn",
-        "_variants/framework-task/sklearn-regression/src/pkg/training.py": "ridge",
-        "_variants/framework-task/sklearn-classification/src/pkg/training.py": "logistic",
-        "_variants/example_data/synthetic-regression/src/pkg/example_data.py": "synthetic",
-        "_variants/example_data/iris-classification/src/pkg/example_data.py": "iris",
-        "_variants/example_inputs/iris/src/pkg/data/iris.csv": "iris",
-        "_variants/example_inputs/synthetic/src/pkg/synthetic.py": "draws",
-        "_variants/encoding/one_hot/src/pkg/encoding.py": "one-hot",
+        "_variants/framework-task/sklearn-regression/src/pkg/model/training.py": "ridge",
+        "_variants/framework-task/sklearn-classification/src/pkg/model/training.py": "logistic",
+        "_variants/example_data/synthetic-regression/src/pkg/model/example_data.py": "synthetic",
+        "_variants/example_data/iris-classification/src/pkg/model/example_data.py": "iris",
+        "_variants/example_inputs/iris/src/pkg/model/data/iris.csv": "iris",
+        "_variants/example_inputs/synthetic/src/pkg/model/synthetic.py": "draws",
+        "_variants/encoding/one_hot/src/pkg/model/encoding.py": "one-hot",
         "_variants/monitoring_stack/compose/deploy/compose/compose.yaml": "stack",
         "_variants/container/docker/Dockerfile": "image",
         "_variants/kubernetes/manifests/deploy/k8s/kustomization.yaml": "manifests",
@@ -145,12 +145,12 @@ def test_post_gen_keeps_only_the_chosen_variants(variant_tree: Path) -> None:
     }
     assert found == {
         "README.md": "base",
-        "src/pkg/serializer.py": "pickle",
+        "src/pkg/store/serializer.py": "pickle",
         "tests/test_predict.py": "values",
         "requirements.txt": "scikit-learn",
-        "src/pkg/training.py": "ridge",
-        "src/pkg/example_data.py": "synthetic",
-        "src/pkg/synthetic.py": "draws",
+        "src/pkg/model/training.py": "ridge",
+        "src/pkg/model/example_data.py": "synthetic",
+        "src/pkg/model/synthetic.py": "draws",
     }
 
 

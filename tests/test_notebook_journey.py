@@ -109,7 +109,7 @@ def test_a_dataframe_pipeline_from_a_notebook_cell_is_served_and_drift_shows_on_
     rarest = neighborhoods[-1]
 
     # Traffic where every house is in the rarest neighborhood, all else as in training.
-    example = f"from {installed.package}.example_data import load_example_data as load\n"
+    example = f"from {installed.package}.model.example_data import load_example_data as load\n"
     example += "import json; print(json.dumps(load()[0][:150]))"
     houses = json.loads(run([str(installed.python), "-c", example], env=env))
     moved = [{**house, "neighborhood": rarest} for house in houses]

@@ -1,7 +1,7 @@
-"""Slow layer: a network of another shape, put in model.py as the bake's README says, trains with
+"""Slow layer: a network of another shape, put in model/network.py as the bake's README says, trains with
 train-example and passes the bake's whole test suite, for PyTorch and for TensorFlow.
 
-Only model.py changes: the network (constructor arguments, layers, no standardisation buffers
+Only model/network.py changes: the network (constructor arguments, layers, no standardisation buffers
 of the example's) and build_network, the one function training calls.
 """
 
@@ -71,19 +71,19 @@ def build_network(
 
 
 '''
-# (combination, the code put in model.py between its imports and its Model class)
+# (combination, the code put in model/network.py between its imports and its Model class)
 NETWORKS = [
     ("pytorch-auto-classification-iris", PYTORCH_CLASSIFIER),
     ("tensorflow-auto-regression-custom", TENSORFLOW_REGRESSOR),
 ]
 
 
-def with_network(model_py: Path, code: str) -> None:
-    """Replace everything between model.py's imports and its Model dataclass with ``code``."""
-    text = model_py.read_text()
+def with_network(network_py: Path, code: str) -> None:
+    """Replace everything between network.py's imports and its Model dataclass with ``code``."""
+    text = network_py.read_text()
     start = text.index("\n\n", text.index("from .encoding import check_vocabulary"))
     end = text.index("@dataclass(frozen=True)")
-    model_py.write_text(f"{text[:start]}\n\n\n{code.strip()}\n\n\n{text[end:]}")
+    network_py.write_text(f"{text[:start]}\n\n\n{code.strip()}\n\n\n{text[end:]}")
 
 
 @pytest.mark.parametrize(("combo_id", "code"), NETWORKS, ids=[combo for combo, _ in NETWORKS])
@@ -97,7 +97,7 @@ def test_a_network_of_another_shape_trains_and_passes_the_suite(
     combo = next(combo for combo in COMBOS if combo.id == combo_id)
     project = tmp_path / "project"
     shutil.copytree(bake(combo), project)
-    with_network(project / "src" / package_name(project) / "model.py", code)
+    with_network(project / "src" / package_name(project) / "model" / "network.py", code)
     python = str(project_venv(project) / "bin" / "python")
     run([python, "-m", "ruff", "check", "--no-cache", "."], cwd=project)
     env = clean_env(PYTHONPATH=str(project / "src"), MODEL_STORE=str(tmp_path / "models"))

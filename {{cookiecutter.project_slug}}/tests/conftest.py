@@ -15,17 +15,18 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
-from {{ cookiecutter.package_name }}.app import create_app
-from {{ cookiecutter.package_name }}.config import DEFAULT_MODEL_NAME
-from {{ cookiecutter.package_name }}.example_data import load_example_data
-from {{ cookiecutter.package_name }}.prediction_log import (
+from {{ cookiecutter.package_name }}.model.example_data import load_example_data
+from {{ cookiecutter.package_name }}.monitoring.prediction_log import (
     make_engine,
     per_record_schema,
     schema,
 )
-from {{ cookiecutter.package_name }}.reference import typical_instance
-from {{ cookiecutter.package_name }}.registration import train_example
-from {{ cookiecutter.package_name }}.registry import REGISTRY_FILE, ModelStore
+from {{ cookiecutter.package_name }}.service.app import create_app
+from {{ cookiecutter.package_name }}.service.config import DEFAULT_MODEL_NAME
+from {{ cookiecutter.package_name }}.store.metadata import REGISTRY_FILE
+from {{ cookiecutter.package_name }}.store.reference import typical_instance
+from {{ cookiecutter.package_name }}.store.registration import train_example
+from {{ cookiecutter.package_name }}.store.registry import ModelStore
 
 
 class _CreatesMarkerWhenLoaded:

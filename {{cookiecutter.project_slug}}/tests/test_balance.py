@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from {{ cookiecutter.package_name }} import balance
-from {{ cookiecutter.package_name }}.balance import Board, Share
+from {{ cookiecutter.package_name }}.server import balance
+from {{ cookiecutter.package_name }}.server.balance import Board, Share
 
 
 @pytest.fixture

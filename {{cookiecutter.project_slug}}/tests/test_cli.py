@@ -13,12 +13,15 @@ import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 
-from {{ cookiecutter.package_name }} import predict, runtime, serializer
+from {{ cookiecutter.package_name }} import runtime
 from {{ cookiecutter.package_name }}.cli import GUNICORN_CONFIG, WSGI_APP, main
-from {{ cookiecutter.package_name }}.example_data import load_example_data
-from {{ cookiecutter.package_name }}.features import FEATURE_TYPES, FEATURES
-from {{ cookiecutter.package_name }}.registry import ModelStore, hash_files
-from {{ cookiecutter.package_name }}.training import fit
+from {{ cookiecutter.package_name }}.model import predict
+from {{ cookiecutter.package_name }}.model.example_data import load_example_data
+from {{ cookiecutter.package_name }}.model.features import FEATURE_TYPES, FEATURES
+from {{ cookiecutter.package_name }}.model.training import fit
+from {{ cookiecutter.package_name }}.store import serializer
+from {{ cookiecutter.package_name }}.store.digests import hash_files
+from {{ cookiecutter.package_name }}.store.registry import ModelStore
 
 
 def invoke(runner: CliRunner, *args: str) -> tuple[int, str]:

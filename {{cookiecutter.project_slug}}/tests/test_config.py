@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }}.config import (
+from {{ cookiecutter.package_name }}.service.config import (
     DEFAULT_MODEL_NAME,
     SERVICE_NAME,
     ConfigError,

@@ -12,8 +12,11 @@ import pytest
 from flask import Flask
 from prometheus_client import REGISTRY
 
-from {{ cookiecutter.package_name }} import serving
-from {{ cookiecutter.package_name }}.deadlines import Deadline, DeadlineExceededError
+from {{ cookiecutter.package_name }}.service import serving
+from {{ cookiecutter.package_name }}.service.deadlines import (
+    Deadline,
+    DeadlineExceededError,
+)
 
 
 @pytest.fixture
@@ -59,7 +62,7 @@ def test_a_slow_prediction_is_a_504_after_predict_timeout(
 
 
 def test_the_call_runs_with_the_request_s_context() -> None:
-    from {{ cookiecutter.package_name }}.logs import request_id_var
+    from {{ cookiecutter.package_name }}.service.logs import request_id_var
 
     token = request_id_var.set("abc")
     try:

@@ -12,11 +12,14 @@ import pytest
 from flask import Flask
 from prometheus_client import REGISTRY
 
-from {{ cookiecutter.package_name }}.drift import Bins, population_stability_index
-from {{ cookiecutter.package_name }}.example_data import load_example_data
-from {{ cookiecutter.package_name }}.features import FEATURE_TYPES, FEATURES
-from {{ cookiecutter.package_name }}.monitoring import drift_summary
-from {{ cookiecutter.package_name }}.registry import ModelStore
+from {{ cookiecutter.package_name }}.model.example_data import load_example_data
+from {{ cookiecutter.package_name }}.model.features import FEATURE_TYPES, FEATURES
+from {{ cookiecutter.package_name }}.monitoring.drift import (
+    Bins,
+    population_stability_index,
+)
+from {{ cookiecutter.package_name }}.monitoring.monitor import drift_summary
+from {{ cookiecutter.package_name }}.store.registry import ModelStore
 
 SHIFTED = FEATURES[0]
 

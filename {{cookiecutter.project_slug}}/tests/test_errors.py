@@ -11,9 +11,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from {{ cookiecutter.package_name }} import serving
-from {{ cookiecutter.package_name }}.api import predictions
-from {{ cookiecutter.package_name }}.features import FEATURES
+from {{ cookiecutter.package_name }}.model.features import FEATURES
+from {{ cookiecutter.package_name }}.service import serving
+from {{ cookiecutter.package_name }}.service.api import predictions
 
 
 def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:

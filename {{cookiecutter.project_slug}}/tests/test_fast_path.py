@@ -10,16 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from {{ cookiecutter.package_name }}.fast_path import BatchLoader, record_checks
-from {{ cookiecutter.package_name }}.feature_values import (
-    MAX_MAGNITUDE,
-    MAX_WHOLE_MAGNITUDE,
-)
-from {{ cookiecutter.package_name }}.features import FEATURE_TYPES, FEATURES
-from {{ cookiecutter.package_name }}.schemas import (
+from {{ cookiecutter.package_name }}.model.features import FEATURE_TYPES, FEATURES
+from {{ cookiecutter.package_name }}.model.schemas import (
     InstanceSchema,
     JSONNumber,
     PredictRequestSchema,
+)
+from {{ cookiecutter.package_name }}.service.fast_path import BatchLoader, record_checks
+from {{ cookiecutter.package_name }}.service.feature_values import (
+    MAX_MAGNITUDE,
+    MAX_WHOLE_MAGNITUDE,
 )
 
 SCHEMA = PredictRequestSchema(max_batch_size=20)

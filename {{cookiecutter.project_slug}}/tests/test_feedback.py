@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from {{ cookiecutter.package_name }}.prediction_log import (
+from {{ cookiecutter.package_name }}.monitoring.prediction_log import (
     ALREADY_LABELLED,
     UNKNOWN_ID,
     PredictionLog,

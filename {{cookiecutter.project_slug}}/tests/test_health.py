@@ -8,10 +8,10 @@ from pathlib import Path
 from flask import Flask
 from flask.testing import FlaskClient
 
-from {{ cookiecutter.package_name }} import serializer
-from {{ cookiecutter.package_name }}.registration import train_example
-from {{ cookiecutter.package_name }}.registry import ModelStore
-from {{ cookiecutter.package_name }}.schemas import ModelInfoSchema
+from {{ cookiecutter.package_name }}.model.schemas import ModelInfoSchema
+from {{ cookiecutter.package_name }}.store import serializer
+from {{ cookiecutter.package_name }}.store.registration import train_example
+from {{ cookiecutter.package_name }}.store.registry import ModelStore
 
 
 def test_live_even_without_a_model(empty_store_app: Flask) -> None:

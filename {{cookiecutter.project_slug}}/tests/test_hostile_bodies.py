@@ -13,8 +13,8 @@ from collections.abc import Callable
 import pytest
 from flask.testing import FlaskClient
 
-from {{ cookiecutter.package_name }}.features import FEATURES
-from {{ cookiecutter.package_name }}.records import parse_json
+from {{ cookiecutter.package_name }}.model.features import FEATURES
+from {{ cookiecutter.package_name }}.service.records import parse_json
 
 LIMIT = 1024 * 1024  # MAX_CONTENT_LENGTH's default
 #: The most an error answer may take, whatever the body: 50 problems and a message.

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from {{ cookiecutter.package_name }} import serving
-from {{ cookiecutter.package_name }}.api import predictions
-from {{ cookiecutter.package_name }}.registration import train_example
-from {{ cookiecutter.package_name }}.registry import REGISTRY_FILE, ModelStore
+from {{ cookiecutter.package_name }}.service import serving
+from {{ cookiecutter.package_name }}.service.api import predictions
+from {{ cookiecutter.package_name }}.store.metadata import REGISTRY_FILE
+from {{ cookiecutter.package_name }}.store.registration import train_example
+from {{ cookiecutter.package_name }}.store.registry import ModelStore
 
 
 def served_version(app: Flask, records: list[dict[str, Any]]) -> str:

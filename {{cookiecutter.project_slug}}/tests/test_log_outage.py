@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from prometheus_client import REGISTRY
 
-from {{ cookiecutter.package_name }}.prediction_log import PredictionLog
+from {{ cookiecutter.package_name }}.monitoring.prediction_log import PredictionLog
 
 #: Nothing listens on port 1 of the loopback: refused at once.
 UNREACHABLE_POSTGRES = "postgresql+psycopg://app:secret@127.0.0.1:1/log"

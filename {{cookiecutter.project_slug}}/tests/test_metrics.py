@@ -9,8 +9,8 @@ from typing import Any
 from flask import Flask
 from prometheus_client import REGISTRY
 
-from {{ cookiecutter.package_name }}.registration import train_example
-from {{ cookiecutter.package_name }}.registry import ModelStore
+from {{ cookiecutter.package_name }}.store.registration import train_example
+from {{ cookiecutter.package_name }}.store.registry import ModelStore
 
 
 def count(name: str, **labels: str) -> float:

@@ -16,7 +16,7 @@ import pytest
 from nbclient import NotebookClient
 
 from {{ cookiecutter.package_name }}.cli import GUNICORN_CONFIG, WSGI_APP
-from {{ cookiecutter.package_name }}.registry import ModelStore
+from {{ cookiecutter.package_name }}.store.registry import ModelStore
 
 PROJECT = Path(__file__).resolve().parent.parent
 NOTEBOOK = PROJECT / "notebooks" / "train.ipynb"

@@ -7,9 +7,13 @@ from collections.abc import Callable
 from flask import Flask
 from flask.testing import FlaskClient
 
-from {{ cookiecutter.package_name }}.features import CATEGORICAL, FEATURE_TYPES, FEATURES
-from {{ cookiecutter.package_name }}.registry import ModelStore
-from {{ cookiecutter.package_name }}.schemas import InstanceSchema
+from {{ cookiecutter.package_name }}.model.features import (
+    CATEGORICAL,
+    FEATURE_TYPES,
+    FEATURES,
+)
+from {{ cookiecutter.package_name }}.model.schemas import InstanceSchema
+from {{ cookiecutter.package_name }}.store.registry import ModelStore
 
 
 def test_document_lists_every_endpoint(client: FlaskClient) -> None:

@@ -19,8 +19,8 @@ from sqlalchemy import (
     select,
 )
 
-from {{ cookiecutter.package_name }} import prediction_log
-from {{ cookiecutter.package_name }}.prediction_log import (
+from {{ cookiecutter.package_name }}.monitoring import prediction_log
+from {{ cookiecutter.package_name }}.monitoring.prediction_log import (
     ALREADY_LABELLED,
     UNKNOWN_ID,
     PredictionLog,

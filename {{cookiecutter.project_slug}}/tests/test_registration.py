@@ -8,13 +8,14 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import libraries, register, serializer
-from {{ cookiecutter.package_name }}.config import DEFAULT_MODEL_NAME
-from {{ cookiecutter.package_name }}.example_data import TARGET, load_example_data
-from {{ cookiecutter.package_name }}.features import FEATURES
-from {{ cookiecutter.package_name }}.records import RecordsError
-from {{ cookiecutter.package_name }}.registry import ModelStore, StoreError
-from {{ cookiecutter.package_name }}.training import fit
+from {{ cookiecutter.package_name }} import register
+from {{ cookiecutter.package_name }}.model.example_data import TARGET, load_example_data
+from {{ cookiecutter.package_name }}.model.features import FEATURES
+from {{ cookiecutter.package_name }}.model.training import fit
+from {{ cookiecutter.package_name }}.service.config import DEFAULT_MODEL_NAME
+from {{ cookiecutter.package_name }}.service.records import RecordsError
+from {{ cookiecutter.package_name }}.store import libraries, serializer
+from {{ cookiecutter.package_name }}.store.registry import ModelStore, StoreError
 
 
 @pytest.fixture(scope="module")

@@ -16,24 +16,24 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }} import FRAMEWORK, TASK, serializer
-from {{ cookiecutter.package_name }}.features import (
+from {{ cookiecutter.package_name }} import FRAMEWORK, TASK
+from {{ cookiecutter.package_name }}.model.features import (
     BOOLEAN,
     CATEGORICAL,
     FEATURE_TYPES,
     FEATURES,
     NUMERIC,
 )
-from {{ cookiecutter.package_name }}.predict import predict
-from {{ cookiecutter.package_name }}.reference import typical_instance
-from {{ cookiecutter.package_name }}.registration import train_example
-from {{ cookiecutter.package_name }}.registry import (
-    REGISTRY_FILE,
+from {{ cookiecutter.package_name }}.model.predict import predict
+from {{ cookiecutter.package_name }}.store import serializer
+from {{ cookiecutter.package_name }}.store.digests import hash_files, sha256_file
+from {{ cookiecutter.package_name }}.store.metadata import REGISTRY_FILE
+from {{ cookiecutter.package_name }}.store.reference import typical_instance
+from {{ cookiecutter.package_name }}.store.registration import train_example
+from {{ cookiecutter.package_name }}.store.registry import (
     IntegrityError,
     ModelStore,
     StoreError,
-    hash_files,
-    sha256_file,
 )
 
 

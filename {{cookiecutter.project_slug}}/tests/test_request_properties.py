@@ -13,13 +13,13 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from {{ cookiecutter.package_name }}.feature_values import (
+from {{ cookiecutter.package_name }}.model.features import FEATURE_TYPES, FEATURES
+from {{ cookiecutter.package_name }}.model.schemas import PredictRequestSchema
+from {{ cookiecutter.package_name }}.service.feature_values import (
     MAX_CATEGORY_LENGTH,
     MAX_MAGNITUDE,
 )
-from {{ cookiecutter.package_name }}.features import FEATURE_TYPES, FEATURES
-from {{ cookiecutter.package_name }}.registry import ModelStore
-from {{ cookiecutter.package_name }}.schemas import PredictRequestSchema
+from {{ cookiecutter.package_name }}.store.registry import ModelStore
 
 #: An error answer is at most this large, whatever the body (50 problems and a message).
 MAX_ANSWER_BYTES = 16 * 1024

@@ -8,8 +8,8 @@ import time
 import pytest
 from flask.testing import FlaskClient
 
-from {{ cookiecutter.package_name }} import turns as turns_module
-from {{ cookiecutter.package_name }}.turns import Turns, turns
+from {{ cookiecutter.package_name }}.server import turns as turns_module
+from {{ cookiecutter.package_name }}.server.turns import Turns, turns
 
 
 def _take_turn_in_a_thread(turns_: Turns, events: list[str], hold: float = 0.0) -> threading.Thread:

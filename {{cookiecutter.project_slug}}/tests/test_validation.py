@@ -12,9 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from {{ cookiecutter.package_name }} import runtime
-from {{ cookiecutter.package_name }}.features import FEATURE_TYPES, FEATURES
+from {{ cookiecutter.package_name }}.model.features import FEATURE_TYPES, FEATURES
 {%- if "category" in types %}
-from {{ cookiecutter.package_name }}.registry import ModelStore
+from {{ cookiecutter.package_name }}.store.registry import ModelStore
 {%- endif %}
 
 FIRST = FEATURES[0]

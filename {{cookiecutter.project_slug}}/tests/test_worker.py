@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from {{ cookiecutter.package_name }}.worker import Framing, RequestReader, refusal
+from {{ cookiecutter.package_name }}.server.worker import Framing, RequestReader, refusal
 
 BODY = b'{"instances": []}'
 HEAD = b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"

@@ -15,7 +15,7 @@ for _variable, _value in IMPORT_ENVIRONMENT.items():
     os.environ.setdefault(_variable, _value)
 
 if TYPE_CHECKING:
-    from .registration import register
+    from .store.registration import register
 
 __all__ = ["FRAMEWORK", "TASK", "register"]
 
@@ -29,7 +29,7 @@ def __getattr__(name: str) -> Any:
     # Importing ``register`` (in a notebook) loads the model machinery only then: the service,
     # its command line and gunicorn import this package first, and need none of it yet.
     if name == "register":
-        from .registration import register
+        from .store.registration import register
 
         return register
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,16 +20,16 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import runtime
-from .config import ConfigError, ServerSettings, Settings, format_duration, parse_duration
-from .errors import flatten_messages
-from .features import CATEGORICAL
-from .monitoring import range_report
-from .prediction_log import PredictionLog
-from .records import RecordsError, read_instances, read_json_object
-from .registration import register_artifact, train_example
-from .registry import ModelStore, StoreError
-from .schemas import InstanceSchema
-from .serving import UnknownCategoryError, UnscorableRecordsError, check_categories, score
+from .model.features import CATEGORICAL
+from .model.schemas import InstanceSchema
+from .monitoring.monitor import range_report
+from .monitoring.prediction_log import PredictionLog
+from .service.config import ConfigError, ServerSettings, Settings, format_duration, parse_duration
+from .service.errors import flatten_messages
+from .service.records import RecordsError, read_instances, read_json_object
+from .service.serving import UnknownCategoryError, UnscorableRecordsError, check_categories, score
+from .store.registration import register_artifact, train_example
+from .store.registry import ModelStore, StoreError
 
 WSGI_APP = "{{ cookiecutter.package_name }}.wsgi:app"
 GUNICORN_CONFIG = "python:{{ cookiecutter.package_name }}.gunicorn_conf"

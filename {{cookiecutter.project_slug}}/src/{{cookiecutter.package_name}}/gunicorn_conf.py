@@ -24,10 +24,17 @@ from gunicorn.glogging import Logger  # noqa: E402
 from gunicorn.workers.base import Worker  # noqa: E402
 
 {% if cookiecutter.auth == "api_key" -%}
-from {{ cookiecutter.package_name }}.auth import read_keys  # noqa: E402
+from {{ cookiecutter.package_name }}.service.auth import read_keys  # noqa: E402
 {% endif -%}
-from {{ cookiecutter.package_name }}.config import ConfigError, ServerSettings, Settings  # noqa: E402
-from {{ cookiecutter.package_name }}.logs import configure_logging, logging_config  # noqa: E402
+from {{ cookiecutter.package_name }}.service.config import (  # noqa: E402
+    ConfigError,
+    ServerSettings,
+    Settings,
+)
+from {{ cookiecutter.package_name }}.service.logs import (  # noqa: E402
+    configure_logging,
+    logging_config,
+)
 
 
 def _refuse_to_start(problem: str) -> None:
@@ -51,7 +58,7 @@ workers = _server.web_concurrency
 # gunicorn's gthread worker, but each request is read whole by the worker's event loop before
 # the app sees it (worker.py says why): slow or idle clients cost a socket, never the worker.
 # With THREADS=1 the event loop's thread runs the app itself; more run it in a thread pool.
-worker_class = "{{ cookiecutter.package_name }}.worker.BufferingWorker"
+worker_class = "{{ cookiecutter.package_name }}.server.worker.BufferingWorker"
 threads = _server.threads
 # A worker silent for this long is killed and replaced: keep it above the slowest prediction.
 timeout = _server.timeout

@@ -1,5 +1,5 @@
 """The WSGI entry point: ``gunicorn {{ cookiecutter.package_name }}.wsgi:app``."""
 
-from .app import create_app
+from .service.app import create_app
 
 app = create_app()

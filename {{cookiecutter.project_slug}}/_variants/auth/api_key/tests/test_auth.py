@@ -15,9 +15,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from {{ cookiecutter.package_name }} import auth
-from {{ cookiecutter.package_name }}.app import create_app
-from {{ cookiecutter.package_name }}.config import ConfigError
+from {{ cookiecutter.package_name }}.service import auth
+from {{ cookiecutter.package_name }}.service.app import create_app
+from {{ cookiecutter.package_name }}.service.config import ConfigError
 
 KEY = "test-key-0123456789abcdef"
 OTHER_KEY = "other-key-0123456789abcdef"

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from {{ cookiecutter.package_name }} import serializer
-from {{ cookiecutter.package_name }}.encoding import encode
-from {{ cookiecutter.package_name }}.example_data import load_example_data
-from {{ cookiecutter.package_name }}.predict import describe_model
-from {{ cookiecutter.package_name }}.training import fit
+from {{ cookiecutter.package_name }}.model.encoding import encode
+from {{ cookiecutter.package_name }}.model.example_data import load_example_data
+from {{ cookiecutter.package_name }}.model.predict import describe_model
+from {{ cookiecutter.package_name }}.model.training import fit
+from {{ cookiecutter.package_name }}.store import serializer
 
 
 def test_save_then_load_computes_the_same(tmp_path: Path) -> None:

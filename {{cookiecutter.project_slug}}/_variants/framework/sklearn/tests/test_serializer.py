@@ -15,12 +15,12 @@ import pandas as pd
 import pytest
 import sklearn.base
 
-from {{ cookiecutter.package_name }} import serializer
-from {{ cookiecutter.package_name }}.example_data import load_example_data
-from {{ cookiecutter.package_name }}.predict import predict
-from {{ cookiecutter.package_name }}.registration import register_artifact
-from {{ cookiecutter.package_name }}.registry import ModelStore, StoreError
-from {{ cookiecutter.package_name }}.training import fit
+from {{ cookiecutter.package_name }}.model.example_data import load_example_data
+from {{ cookiecutter.package_name }}.model.predict import predict
+from {{ cookiecutter.package_name }}.model.training import fit
+from {{ cookiecutter.package_name }}.store import serializer
+from {{ cookiecutter.package_name }}.store.registration import register_artifact
+from {{ cookiecutter.package_name }}.store.registry import ModelStore, StoreError
 
 
 def test_save_then_load_predicts_the_same(tmp_path: Path) -> None:

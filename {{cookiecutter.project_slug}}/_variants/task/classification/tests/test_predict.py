@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from {{ cookiecutter.package_name }}.registry import ModelStore
+from {{ cookiecutter.package_name }}.store.registry import ModelStore
 
 
 def test_one_prediction_per_record(

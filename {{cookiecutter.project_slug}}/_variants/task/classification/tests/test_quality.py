@@ -10,8 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client import REGISTRY
 
-from {{ cookiecutter.package_name }}.registration import train_example
-from {{ cookiecutter.package_name }}.registry import ModelStore
+from {{ cookiecutter.package_name }}.store.registration import train_example
+from {{ cookiecutter.package_name }}.store.registry import ModelStore
 
 
 def give_feedback(

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from flask.testing import FlaskClient
 
-from {{ cookiecutter.package_name }}.example_data import load_example_data
+from {{ cookiecutter.package_name }}.model.example_data import load_example_data
 
 
 def test_one_value_per_record(client: FlaskClient, records: list[dict[str, Any]]) -> None:

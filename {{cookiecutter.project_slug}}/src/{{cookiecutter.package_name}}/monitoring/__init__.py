@@ -1,0 +1,1 @@
+"""Monitoring: Prometheus metrics, input drift, accuracy from feedback, the prediction log."""

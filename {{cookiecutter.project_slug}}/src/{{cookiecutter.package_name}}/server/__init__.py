@@ -1,0 +1,1 @@
+"""gunicorn's side: the worker that reads requests whole, and how workers share connections."""

@@ -1,0 +1,20 @@
+"""GET /v1/monitoring: drift of the served version and accuracy per version, as JSON."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from ...monitoring.monitor import monitor
+from ...monitoring.prediction_log import UNAVAILABLE_MESSAGE, PredictionLogUnavailableError
+from ..errors import ApiError
+
+bp = Blueprint("monitoring_report", __name__)
+
+
+@bp.get("/v1/monitoring")
+def monitoring_report() -> dict:
+    """What the drift and accuracy gauges show, as the monitor last computed it."""
+    try:
+        return monitor().latest_report()
+    except PredictionLogUnavailableError:
+        raise ApiError(503, "prediction_log_unavailable", UNAVAILABLE_MESSAGE) from None

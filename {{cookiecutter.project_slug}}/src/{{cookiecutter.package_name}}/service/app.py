@@ -1,0 +1,60 @@
+"""The application factory: settings, logging, errors, the model and the API, wired once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from flask.json.provider import DefaultJSONProvider
+
+from ..monitoring import http_metrics, monitor
+from ..server.turns import turns
+from . import {{ "auth, " if cookiecutter.auth == "api_key" }}errors, logs, serving
+from .api import docs, feedback, health, model_info, monitoring_report, predictions
+from .config import Settings
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """Refuses NaN and infinities, which JSON cannot spell (json.dumps writes them anyway)."""
+
+    sort_keys = False  # keep each answer's fields in the documented order
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        return super().dumps(obj, allow_nan=False, **kwargs)
+
+
+def create_app(config: Mapping[str, str] | None = None) -> Flask:
+    """Build the service.
+
+    ``config`` maps setting names to values (``{"MODEL_STORE": ...}``) in place of the
+    process environment: the seam tests use.
+    """
+    settings = Settings.from_env(config)
+    # Before the app exists, as Flask advises; the same configuration gunicorn applies.
+    logs.configure_logging(settings.log_level, access_log=settings.gunicorn_access_log)
+
+    app = Flask(__name__)
+    app.config.update(SETTINGS=settings, MAX_CONTENT_LENGTH=settings.max_content_length)
+    app.json = StrictJSONProvider(app)
+
+    logs.init_app(app)
+    errors.init_app(app)
+{%- if cookiecutter.auth == "api_key" %}
+    auth.init_app(app, settings)  # after logs: a refused request has its id too
+{%- endif %}
+    http_metrics.init_app(app, request_metrics=settings.request_metrics)
+    serving.init_app(app, settings)
+    monitor.init_app(app, settings, app.extensions["model_holder"])
+    for blueprint in (
+        predictions.bp,
+        feedback.bp,
+        model_info.bp,
+        monitoring_report.bp,
+        health.bp,
+        docs.bp,
+    ):
+        app.register_blueprint(blueprint)
+    # Counted, so that background threads take their turns between requests.
+    app.wsgi_app = turns.wrap(app.wsgi_app)  # type: ignore[method-assign]
+    return app

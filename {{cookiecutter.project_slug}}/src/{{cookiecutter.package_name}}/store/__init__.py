@@ -1,0 +1,1 @@
+"""The versioned model store: saving, verifying, registering and promoting model versions."""
