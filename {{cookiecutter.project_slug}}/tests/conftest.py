@@ -23,6 +23,7 @@ from {{ cookiecutter.package_name }}.monitoring.prediction_log import (
 )
 from {{ cookiecutter.package_name }}.service.app import create_app
 from {{ cookiecutter.package_name }}.service.config import DEFAULT_MODEL_NAME
+from {{ cookiecutter.package_name }}.service.services import services
 from {{ cookiecutter.package_name }}.store.metadata import REGISTRY_FILE
 from {{ cookiecutter.package_name }}.store.reference import typical_instance
 from {{ cookiecutter.package_name }}.store.registration import train_example
@@ -122,8 +123,8 @@ def make_app(store_root: Path) -> Iterator[Callable[..., Flask]]:
 
     yield make
     for app in apps:  # write what is queued and release the database, as a worker's exit does
-        if app.extensions["prediction_log"] is not None:
-            app.extensions["prediction_log"].close(timeout=3)
+        if services(app).prediction_log is not None:
+            services(app).prediction_log.close(timeout=3)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from {{ cookiecutter.package_name }}.model import predict
 from {{ cookiecutter.package_name }}.model.example_data import load_example_data
 from {{ cookiecutter.package_name }}.model.features import FEATURE_TYPES, FEATURES
 from {{ cookiecutter.package_name }}.model.training import fit
+from {{ cookiecutter.package_name }}.service.services import services
 from {{ cookiecutter.package_name }}.store import serializer
 from {{ cookiecutter.package_name }}.store.digests import hash_files
 from {{ cookiecutter.package_name }}.store.registry import ModelStore
@@ -400,7 +401,7 @@ def test_monitor_report_gives_drift_and_accuracy_from_the_log(
     actual = predictions[0].get("label", predictions[0].get("value"))
     feedback = {"feedback": [{"id": predictions[0]["id"], "actual": actual}]}
     assert client.post("/v1/feedback", json=feedback).get_json()["stored"] == 1
-    client.application.extensions["prediction_log"].flush()
+    services(client.application).prediction_log.flush()
 
     result = runner.invoke(main, ["monitor", "report", "--since", "1h", "--json"])
     assert result.exit_code == 0, result.output

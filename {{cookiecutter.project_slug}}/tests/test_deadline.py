@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from prometheus_client import REGISTRY
 
-from {{ cookiecutter.package_name }}.service import serving
+from {{ cookiecutter.package_name }}.service import inference
 from {{ cookiecutter.package_name }}.service.deadlines import (
     Deadline,
     DeadlineExceededError,
@@ -24,14 +24,14 @@ def slow_model(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], threadi
     """Call it to make every prediction from then on wait until the event it returns is set
     (at the latest at the end of the test)."""
     release = threading.Event()
-    fast = serving.predict
+    fast = inference.predict
 
     def predict(model: Any, instances: list[dict[str, Any]]) -> list[dict[str, Any]]:
         release.wait(timeout=30)
         return fast(model, instances)
 
     def slow_down() -> threading.Event:
-        monkeypatch.setattr(serving, "predict", predict)
+        monkeypatch.setattr(inference, "predict", predict)
         return release
 
     yield slow_down

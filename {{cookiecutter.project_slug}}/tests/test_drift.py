@@ -19,6 +19,7 @@ from {{ cookiecutter.package_name }}.monitoring.drift import (
     population_stability_index,
 )
 from {{ cookiecutter.package_name }}.monitoring.monitor import drift_summary
+from {{ cookiecutter.package_name }}.service.services import services
 from {{ cookiecutter.package_name }}.store.registry import ModelStore
 
 SHIFTED = FEATURES[0]
@@ -98,8 +99,8 @@ def test_the_service_scores_drift_from_its_log_and_warns_once(
     for start in range(0, len(records), 50):
         response = client.post("/v1/predict", json={"instances": records[start : start + 50]})
         assert response.status_code == 200
-    app.extensions["prediction_log"].flush()
-    monitor = app.extensions["monitor"]
+    services(app).prediction_log.flush()
+    monitor = services(app).monitor
     capsys.readouterr()
     monitor.update()
     report = monitor.update()
@@ -122,7 +123,7 @@ def test_the_monitoring_report_costs_no_query_while_it_is_fresh(
     """Clients calling /v1/monitoring get what the monitor last computed: however many calls,
     at most one report per MONITOR_INTERVAL_SECONDS reads the log."""
     app = make_app(MONITOR_INTERVAL_SECONDS="3600")
-    log = app.extensions["prediction_log"]
+    log = services(app).prediction_log
     reads = []
     real_read = log.recent_inputs
     monkeypatch.setattr(log, "recent_inputs", lambda *a, **k: reads.append(1) or real_read(*a, **k))

@@ -12,8 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from {{ cookiecutter.package_name }}.model.features import FEATURES
-from {{ cookiecutter.package_name }}.service import serving
-from {{ cookiecutter.package_name }}.service.api import predictions
+from {{ cookiecutter.package_name }}.service import inference
 
 
 def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
@@ -105,7 +104,7 @@ def test_unexpected_error_is_a_generic_500_and_a_logged_traceback(
     def broken_predict(*_args: Any) -> Any:
         raise RuntimeError("secret detail")
 
-    monkeypatch.setattr(predictions, "score", broken_predict)
+    monkeypatch.setattr(inference, "score", broken_predict)
     response = client.post("/v1/predict", json={"instances": [instance]})
     error = assert_error(response, 500, "internal_error")
     assert "secret detail" not in response.get_data(as_text=True)
@@ -126,7 +125,7 @@ def test_a_prediction_that_is_not_finite_is_refused_by_record(
     def overflowing_predict(_model: Any, records: list) -> list[dict[str, Any]]:
         return [{"value": float("inf") if index == 1 else 1.0} for index in range(len(records))]
 
-    monkeypatch.setattr(serving, "predict", overflowing_predict)
+    monkeypatch.setattr(inference, "predict", overflowing_predict)
     response = client.post("/v1/predict", json={"instances": [instance] * 3})
     error = assert_error(response, 422, "unscorable_input")
     assert list(error["fields"]) == ["instances.1"]

@@ -18,6 +18,7 @@ from {{ cookiecutter.package_name }}.monitoring.prediction_log import (
     issued_at,
     new_id_prefix,
 )
+from {{ cookiecutter.package_name }}.service.services import services
 
 
 @pytest.fixture
@@ -135,7 +136,7 @@ def test_feedback_that_overtakes_its_prediction_waits_for_it(
     """Another worker answered the prediction and has not written its row yet."""
     app = make_app(DATABASE_URL=database_url)
     client = app.test_client()
-    log: PredictionLog = app.extensions["prediction_log"]
+    log: PredictionLog = services(app).prediction_log
     answer = predicted(client, records[:1])[0]
     assert log.flush()
     early_id = f"{new_id_prefix()}-0"  # issued elsewhere a moment ago, still queued there

@@ -9,6 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from {{ cookiecutter.package_name }}.model.schemas import ModelInfoSchema
+from {{ cookiecutter.package_name }}.service.services import services
 from {{ cookiecutter.package_name }}.store import serializer
 from {{ cookiecutter.package_name }}.store.registration import train_example
 from {{ cookiecutter.package_name }}.store.registry import ModelStore
@@ -36,7 +37,7 @@ def test_not_ready_without_a_model_says_why(empty_store_app: Flask) -> None:
 def test_becomes_ready_once_a_model_is_promoted(tmp_path: Path, empty_store_app: Flask) -> None:
     client = empty_store_app.test_client()
     assert client.get("/readyz").status_code == 503
-    model_holder = empty_store_app.extensions["model_holder"]
+    model_holder = services(empty_store_app).model_holder
     store = ModelStore(tmp_path / "empty", model_holder.store.name)
     store.promote(train_example(store), "production")
     model_holder.refresh()  # what each worker's registry watch does every MODEL_POLL_SECONDS

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from {{ cookiecutter.package_name }}.service import serving
-from {{ cookiecutter.package_name }}.service.api import predictions
+from {{ cookiecutter.package_name }}.service import inference, serving
+from {{ cookiecutter.package_name }}.service.services import services
 from {{ cookiecutter.package_name }}.store.metadata import REGISTRY_FILE
 from {{ cookiecutter.package_name }}.store.registration import train_example
 from {{ cookiecutter.package_name }}.store.registry import ModelStore
@@ -26,7 +26,7 @@ def served_version(app: Flask, records: list[dict[str, Any]]) -> str:
 def test_promote_and_rollback_are_served_after_a_refresh(
     app: Flask, store: ModelStore, records: list[dict[str, Any]]
 ) -> None:
-    holder = app.extensions["model_holder"]
+    holder = services(app).model_holder
     store.promote(train_example(store))
     holder.refresh()
     assert served_version(app, records) == "2"
@@ -43,15 +43,15 @@ def test_a_request_keeps_the_version_it_started_with(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     train_example(store)
-    holder = app.extensions["model_holder"]
-    real_score = predictions.score
+    holder = services(app).model_holder
+    real_score = inference.score
 
     def score_during_a_swap(model: Any, instances: list) -> list[dict[str, Any]]:
         store.promote(2)
         holder.refresh()  # the swap lands while this request is being scored
         return real_score(model, instances)
 
-    monkeypatch.setattr(predictions, "score", score_during_a_swap)
+    monkeypatch.setattr(inference, "score", score_during_a_swap)
     response = app.test_client().post("/v1/predict", json={"instances": records[:1]})
     assert response.headers["X-Model-Version"] == "1"
     assert response.get_json()["model"]["version"] == "1"
@@ -71,7 +71,7 @@ def test_a_tampered_new_version_is_never_deserialized_nor_served(
     payload, marker = code_running_pickle
     artifact_file(2).write_bytes(payload)
     move_alias_unchecked(2)
-    holder = app.extensions["model_holder"]
+    holder = services(app).model_holder
     holder.refresh()
     assert served_version(app, records) == "1"
     assert not marker.exists()
@@ -92,9 +92,9 @@ def test_a_version_that_fails_its_warm_up_is_not_swapped_in(
         raise RuntimeError("cannot predict")
 
     monkeypatch.setattr(serving, "warm_up", failing_warm_up)
-    app.extensions["model_holder"].refresh()
+    services(app).model_holder.refresh()
     assert served_version(app, records) == "1"
-    assert "cannot predict" in app.extensions["model_holder"].last_refused["problem"]
+    assert "cannot predict" in services(app).model_holder.last_refused["problem"]
 
 
 @pytest.mark.parametrize("damage", ["garbage", "missing", "bad-alias"])
@@ -107,7 +107,7 @@ def test_a_damaged_registry_keeps_the_served_version(
         path.unlink()
     else:
         path.write_text("{not json" if damage == "garbage" else '{"aliases": {"production": true}}')
-    holder = app.extensions["model_holder"]
+    holder = services(app).model_holder
     holder.refresh()
     client = app.test_client()
     assert client.get("/readyz").status_code == 200
@@ -126,7 +126,7 @@ def test_model_version_pins_against_the_alias(
     store.promote(train_example(store))
     app = make_app(MODEL_VERSION="1")
     assert served_version(app, records) == "1"
-    app.extensions["model_holder"].refresh()
+    services(app).model_holder.refresh()
     assert served_version(app, records) == "1"
     assert app.test_client().get("/v1/model").get_json()["selected_by"] == "MODEL_VERSION=1"
 

@@ -13,6 +13,7 @@ from flask import Flask
 from prometheus_client import REGISTRY
 
 from {{ cookiecutter.package_name }}.monitoring.prediction_log import PredictionLog
+from {{ cookiecutter.package_name }}.service.services import services
 
 #: Nothing listens on port 1 of the loopback: refused at once.
 UNREACHABLE_POSTGRES = "postgresql+psycopg://app:secret@127.0.0.1:1/log"
@@ -74,7 +75,7 @@ def test_queued_rows_are_written_once_the_database_is_back(
         for _ in range(5)
     ]
     blocker.unlink()  # the disk has room again
-    log: PredictionLog = app.extensions["prediction_log"]
+    log: PredictionLog = services(app).prediction_log
     assert log.flush(timeout=30)
     assert written() == before + 15
     assert log.state()["up"] is True
@@ -97,5 +98,5 @@ def test_a_stop_counts_what_it_could_not_write(
     before = dropped("shutdown")
     for _ in range(4):
         assert client.post("/v1/predict", json={"instances": [instance] * 2}).status_code == 200
-    app.extensions["prediction_log"].close(timeout=0.5)
+    services(app).prediction_log.close(timeout=0.5)
     assert dropped("shutdown") == before + 8

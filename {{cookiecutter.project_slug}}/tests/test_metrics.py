@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 from prometheus_client import REGISTRY
 
+from {{ cookiecutter.package_name }}.service.services import services
 from {{ cookiecutter.package_name }}.store.registration import train_example
 from {{ cookiecutter.package_name }}.store.registry import ModelStore
 
@@ -37,7 +38,7 @@ def test_loads_swaps_and_refusals_are_counted(
 
     swaps = count("model_swaps_total", model=store.name)
     store.promote(train_example(store))
-    app.extensions["model_holder"].refresh()
+    services(app).model_holder.refresh()
     assert count("model_swaps_total", model=store.name) == swaps + 1
 
     refused = {"model": store.name, "version": "3", "outcome": "refused"}
@@ -45,7 +46,7 @@ def test_loads_swaps_and_refusals_are_counted(
     train_example(store)
     artifact_file(3).write_bytes(b"tampered")
     move_alias_unchecked(3)
-    app.extensions["model_holder"].refresh()
+    services(app).model_holder.refresh()
     assert count("model_loads_total", **refused) == refusals + 1
 
 

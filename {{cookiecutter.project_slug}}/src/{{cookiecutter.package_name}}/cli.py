@@ -21,13 +21,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import runtime
 from .model.features import CATEGORICAL
-from .model.schemas import InstanceSchema
 from .monitoring.monitor import range_report
 from .monitoring.prediction_log import PredictionLog
 from .service.config import ConfigError, ServerSettings, Settings, format_duration, parse_duration
 from .service.errors import flatten_messages
+from .service.inference import Inference, UnscorableRecordsError
 from .service.records import RecordsError, read_instances, read_json_object
-from .service.serving import UnknownCategoryError, UnscorableRecordsError, check_categories, score
 from .store.registration import register_artifact, train_example
 from .store.registry import ModelStore, StoreError
 
@@ -335,16 +334,16 @@ def predict_command(path: Path, output: TextIO, version: int | None) -> None:
         instances, ignored = read_instances(path)
     if ignored:
         click.echo(f"Not features, left out: {', '.join(ignored)}", err=True)
+    # The service's own path, with the whole file as one batch to validate (every problem is
+    # reported before anything is written) and no deadline: nobody is waiting on a socket.
+    inference = Inference(max_batch_size=len(instances), predict_timeout=0)
     try:
-        records = InstanceSchema(many=True).load(instances)
-        check_categories(loaded, records)
+        records = inference.validate(loaded, {"instances": instances})
     except ValidationError as error:
-        _refuse_records(path, flatten_messages({"instances": error.messages}))
-    except UnknownCategoryError as error:
-        _refuse_records(path, error.problems)
+        _refuse_records(path, flatten_messages(error.messages))
     for start, batch in _batches(records, settings.max_batch_size):
         try:
-            answers = score(loaded.model, batch)
+            answers = inference.score(loaded, batch)
         except UnscorableRecordsError as error:
             rows = ", ".join(str(start + index) for index in error.indices)
             message = f"the model gave no finite prediction for row(s) {rows}"

@@ -18,6 +18,7 @@ import logging  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from flask import Flask  # noqa: E402
 from gunicorn.arbiter import Arbiter  # noqa: E402
 from gunicorn.config import Config  # noqa: E402
 from gunicorn.glogging import Logger  # noqa: E402
@@ -34,6 +35,11 @@ from {{ cookiecutter.package_name }}.service.config import (  # noqa: E402
 from {{ cookiecutter.package_name }}.service.logs import (  # noqa: E402
     configure_logging,
     logging_config,
+)
+from {{ cookiecutter.package_name }}.service.services import (  # noqa: E402
+    EXTENSION,
+    Services,
+    services,
 )
 
 
@@ -149,18 +155,19 @@ def post_worker_init(worker: Worker) -> None:
     the version the master loaded at start, and catches up with the alias first; a worker that
     loaded the model itself holds the version the alias named.
     """
-    worker.wsgi.extensions["model_holder"].watch()
-    worker.wsgi.extensions["monitor"].start(master_pid=os.getppid())
+    shared = services(worker.wsgi)
+    shared.model_holder.watch()
+    shared.monitor.start(master_pid=os.getppid())
 
 
 def worker_exit(server: Arbiter, worker: Worker) -> None:
     """On a graceful stop, write the predictions still queued for the prediction log."""
     # Also called in the master for a worker that vanished, and after a failed start: the
     # app may not be there.
-    extensions = getattr(getattr(worker, "wsgi", None), "extensions", {})
-    prediction_log = extensions.get("prediction_log")
-    if prediction_log is not None:
-        prediction_log.close(timeout=_server.graceful_timeout / 2)
+    app = getattr(worker, "wsgi", None)
+    shared = app.extensions.get(EXTENSION) if isinstance(app, Flask) else None
+    if isinstance(shared, Services) and shared.prediction_log is not None:
+        shared.prediction_log.close(timeout=_server.graceful_timeout / 2)
 
 
 def child_exit(server: Arbiter, worker: Worker) -> None:

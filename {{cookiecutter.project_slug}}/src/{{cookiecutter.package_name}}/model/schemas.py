@@ -5,7 +5,7 @@
 Edit ``InstanceSchema`` when the model's inputs change. Its field names are the JSON keys
 clients send, one field per feature of ``features.FEATURE_TYPES`` (which gives the order in
 which the model sees them), each of the field class for its type. Which values a category
-feature takes is the served version's: its training data's (``serving.check_categories``).
+feature takes is the served version's: its training data's (``inference.check_categories``).
 """
 
 from __future__ import annotations

@@ -28,8 +28,6 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, current_app
-
 from ..model.features import FEATURES
 from ..service.config import Settings, format_duration
 from ..service.serving import ModelHolder
@@ -327,16 +325,11 @@ def range_report(
     }
 
 
-def monitor() -> Monitor:
-    """The current app's monitor."""
-    return current_app.extensions["monitor"]
-
-
-def init_app(app: Flask, settings: Settings, holder: ModelHolder) -> None:
-    """Open the prediction log (creating its schema) unless PREDICTION_LOG is off."""
+def open_monitor(settings: Settings, holder: ModelHolder) -> Monitor:
+    """The monitor of the model ``holder`` serves, with the prediction log opened (its schema
+    created) unless PREDICTION_LOG is off."""
     log = None
     if settings.prediction_log:
         log = PredictionLog(settings.database_url, queue_size=settings.prediction_log_queue_size)
         log.create_schema()  # False if its database is out of reach: the service starts anyway
-    app.extensions["prediction_log"] = log
-    app.extensions["monitor"] = Monitor(settings, holder, log)
+    return Monitor(settings, holder, log)

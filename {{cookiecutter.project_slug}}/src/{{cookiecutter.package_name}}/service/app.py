@@ -8,11 +8,15 @@ from typing import Any
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from ..monitoring import http_metrics, monitor
+from ..model.schemas import FeedbackRequestSchema
+from ..monitoring import http_metrics
+from ..monitoring.monitor import open_monitor
 from ..server.turns import turns
 from . import {{ "auth, " if cookiecutter.auth == "api_key" }}errors, logs, serving
 from .api import docs, feedback, health, model_info, monitoring_report, predictions
 from .config import Settings
+from .inference import Inference
+from .services import Services
 
 
 class StrictJSONProvider(DefaultJSONProvider):
@@ -35,7 +39,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     logs.configure_logging(settings.log_level, access_log=settings.gunicorn_access_log)
 
     app = Flask(__name__)
-    app.config.update(SETTINGS=settings, MAX_CONTENT_LENGTH=settings.max_content_length)
+    app.config.update(MAX_CONTENT_LENGTH=settings.max_content_length)
     app.json = StrictJSONProvider(app)
 
     logs.init_app(app)
@@ -44,8 +48,18 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     auth.init_app(app, settings)  # after logs: a refused request has its id too
 {%- endif %}
     http_metrics.init_app(app, request_metrics=settings.request_metrics)
-    serving.init_app(app, settings)
-    monitor.init_app(app, settings, app.extensions["model_holder"])
+    model_holder = serving.init_app(app, settings)
+    monitor = open_monitor(settings, model_holder)
+    Services(
+        settings=settings,
+        model_holder=model_holder,
+        prediction_log=monitor.log,
+        monitor=monitor,
+        inference=Inference(
+            max_batch_size=settings.max_batch_size, predict_timeout=settings.predict_timeout
+        ),
+        feedback_schema=FeedbackRequestSchema(max_batch_size=settings.max_batch_size),
+    ).attach(app)
     for blueprint in (
         predictions.bp,
         feedback.bp,

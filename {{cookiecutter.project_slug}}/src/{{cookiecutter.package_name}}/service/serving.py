@@ -15,25 +15,22 @@ not ready, with the reason.
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import os
 import threading
 import time
-from collections.abc import Iterable, Sequence
 from typing import Any
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response
 
-from ..model.predict import predict
 from ..monitoring.http_metrics import MODEL_LOADS, MODEL_READY, MODEL_SWAPS
 from ..server.turns import turns
 from ..store.reference import typical_instance
 from ..store.registry import LoadedVersion, ModelStore, StoreError, utc_now
-from . import json_text, logs
+from . import logs
 from .config import Settings
 from .errors import ApiError
+from .inference import score
 
 logger = logging.getLogger(__name__)
 
@@ -41,80 +38,6 @@ MODEL_VERSION_HEADER = "X-Model-Version"
 #: A process serving no model tries again this often even if registry.json has not changed
 #: (a damaged file may have been restored in place).
 NOT_READY_RETRY_SECONDS = 10.0
-
-
-#: At most this many allowed values are listed when a category value is refused.
-MAX_LISTED_VALUES = 20
-
-
-class UnknownCategoryError(Exception):
-    """Records hold category values the served version's training data never had."""
-
-    def __init__(self, problems: dict[str, list[str]]) -> None:
-        super().__init__(f"unknown category values at {', '.join(problems)}")
-        #: Problems by path, as in a request's ``fields``: ``instances.3.neighborhood``.
-        self.problems = problems
-
-
-def check_categories(loaded: LoadedVersion, instances: Sequence[dict[str, Any]]) -> None:
-    """Refuse values of category features that the version's training data did not hold.
-
-    A model meets such a value for the first time here: at best it ignores it, at worst it
-    fails or answers with confidence it has not earned. The message lists the allowed values.
-    """
-    problems: dict[str, list[str]] = {}
-    for name, allowed in loaded.allowed_values.items():
-        refused = [
-            index for index, instance in enumerate(instances) if instance[name] not in allowed
-        ]
-        if refused:
-            message = allowed_message(allowed)  # once per feature, however many records
-            problems.update({f"instances.{index}.{name}": [message] for index in refused})
-    if problems:
-        raise UnknownCategoryError(problems)
-
-
-def allowed_message(allowed: Iterable[Any]) -> str:
-    """What a refused category value is told: the allowed values, quoted, the first few."""
-    listed = sorted(allowed)
-    shown = ", ".join(json.dumps(value, ensure_ascii=False) for value in listed[:MAX_LISTED_VALUES])
-    if len(listed) > MAX_LISTED_VALUES:
-        shown += f" and {len(listed) - MAX_LISTED_VALUES} more"
-    return f"Must be one of the values in the training data: {shown}."
-
-
-class UnscorableRecordsError(Exception):
-    """The model gave no usable answer for some records (by index): non-finite, or missing."""
-
-    def __init__(self, indices: Sequence[int]) -> None:
-        super().__init__(f"no finite prediction for record(s) {', '.join(map(str, indices))}")
-        self.indices = list(indices)
-
-
-def _finite(value: Any) -> bool:
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, dict):
-        return all(_finite(item) for item in value.values())
-    if isinstance(value, list | tuple):
-        return all(_finite(item) for item in value)
-    return True
-
-
-def score(model: Any, instances: list[dict[str, float]]) -> list[dict[str, Any]]:
-    """``predict``, checked: exactly one answer per record, and no NaN or infinity in any.
-
-    JSON has no NaN or infinity, and a client must never get a number the model did not
-    really compute; such records are reported, by index, instead.
-    """
-    predictions = predict(model, instances)
-    if len(predictions) != len(instances):
-        raise ValueError(f"predict gave {len(predictions)} answers for {len(instances)} records")
-    if not json_text.surely_finite(predictions):  # then look at each, to name the records
-        unscorable = [index for index, answer in enumerate(predictions) if not _finite(answer)]
-        if unscorable:
-            raise UnscorableRecordsError(unscorable)
-    return predictions
 
 
 class ModelHolder:
@@ -273,11 +196,6 @@ def warm_up(loaded: LoadedVersion) -> None:
     score(loaded.model, [typical_instance(loaded.metadata.get("reference"))])
 
 
-def holder() -> ModelHolder:
-    """The current app's model holder."""
-    return current_app.extensions["model_holder"]
-
-
 def _add_model_version_header(response: Response) -> Response:
     # Only where the model answered: an error may have come before the model was involved.
     version = logs.model_version_var.get()
@@ -286,7 +204,7 @@ def _add_model_version_header(response: Response) -> Response:
     return response
 
 
-def init_app(app: Flask, settings: Settings) -> None:
+def init_app(app: Flask, settings: Settings) -> ModelHolder:
     """Load the model now: with gunicorn's preload_app the workers inherit it; without, each
     worker loads it as it starts."""
     model_holder = ModelHolder(
@@ -297,5 +215,5 @@ def init_app(app: Flask, settings: Settings) -> None:
     )
     MODEL_SWAPS.labels(model_holder.store.name)  # exported at 0 until the first swap
     model_holder.refresh()
-    app.extensions["model_holder"] = model_holder
     app.after_request(_add_model_version_header)
+    return model_holder

@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client import REGISTRY
 
+from {{ cookiecutter.package_name }}.service.services import services
 from {{ cookiecutter.package_name }}.store.registration import train_example
 from {{ cookiecutter.package_name }}.store.registry import ModelStore
 
@@ -40,10 +41,10 @@ def test_accuracy_per_version_is_exact(
     classes = store.metadata(1)["classes"]
     give_feedback(client, records, right=7, classes=classes)
     store.promote(train_example(store))
-    app.extensions["model_holder"].refresh()
+    services(app).model_holder.refresh()
     give_feedback(client, records[:4], right=1, classes=classes)
 
-    report = app.extensions["monitor"].update()
+    report = services(app).monitor.update()
     assert report["quality"]["versions"] == {
         "1": {"feedback": 10, "accuracy": 0.7},
         "2": {"feedback": 4, "accuracy": 0.25},

@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client import REGISTRY
 
+from {{ cookiecutter.package_name }}.service.services import services
 from {{ cookiecutter.package_name }}.store.registration import train_example
 from {{ cookiecutter.package_name }}.store.registry import ModelStore
 
@@ -38,11 +39,11 @@ def test_mae_and_rmse_per_version_are_exact(
     first = [1.0, -2.0, 3.0, -4.0, 0.0, 0.5, -0.5, 2.0, -1.0, 1.0]
     give_feedback(client, records, first)
     store.promote(train_example(store))
-    app.extensions["model_holder"].refresh()
+    services(app).model_holder.refresh()
     second = [10.0, -10.0, 10.0, -10.0]
     give_feedback(client, records[:4], second)
 
-    report = app.extensions["monitor"].update()
+    report = services(app).monitor.update()
     versions = report["quality"]["versions"]
     for version, errors in (("1", first), ("2", second)):
         mae = sum(map(abs, errors)) / len(errors)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response
 
 {% if cookiecutter.auth == "api_key" -%}
 from .. import auth
 {% endif -%}
 from ..openapi import TITLE, build_spec
-from ..serving import holder
+from ..services import services
 
 bp = Blueprint("docs", __name__)
 
@@ -56,18 +56,18 @@ DOCS_PAGE = """<!doctype html>
 def openapi_document() -> dict[str, Any]:
     # Built once per served version: the document changes only with the code, the settings
     # and the values the version's category features take.
-    current = holder().current
+    shared = services()
+    current = shared.model_holder.current
     version = None if current is None else current.version
-    built: tuple[int | None, dict[str, Any]] | None = current_app.extensions.get("openapi")
+    built = shared.openapi
     if built is None or built[0] != version:
         categories = {} if current is None else current.allowed_values
-        settings = current_app.config["SETTINGS"]
+        settings = shared.settings
         document = build_spec(settings.max_batch_size, settings.max_content_length, categories)
 {%- if cookiecutter.auth == "api_key" %}
         document = auth.documented(document, settings)
 {%- endif %}
-        built = (version, document)
-        current_app.extensions["openapi"] = built
+        built = shared.openapi = (version, document)
     return built[1]
 
 

@@ -2,45 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+from flask import Blueprint, g
 
-from flask import Blueprint, current_app, g
-
-from ...model.schemas import FeedbackRequestSchema
 from ...monitoring.evaluation import outcome_problem
 from ...monitoring.http_metrics import FEEDBACK_ITEMS
-from ...monitoring.prediction_log import (
-    UNAVAILABLE_MESSAGE,
-    PredictionLog,
-    PredictionLogUnavailableError,
-)
+from ...monitoring.prediction_log import UNAVAILABLE_MESSAGE, PredictionLogUnavailableError
 from ..errors import ApiError
-from .predictions import json_body
+from ..services import services
+from .bodies import json_body
 
 bp = Blueprint("feedback", __name__)
-
-
-@bp.record_once
-def _build_schema(state: Any) -> None:
-    settings = state.app.config["SETTINGS"]
-    state.app.extensions["feedback_request_schema"] = FeedbackRequestSchema(
-        max_batch_size=settings.max_batch_size
-    )
 
 
 @bp.post("/v1/feedback")
 def feedback_view() -> dict:
     """Store each item's outcome; refuse, by index, unknown or already-labelled ids and
     outcomes of the wrong type. Only a malformed body is an error (422)."""
-    log: PredictionLog | None = current_app.extensions["prediction_log"]
+    shared = services()
+    log = shared.prediction_log
     if log is None:
         raise ApiError(
             503,
             "prediction_log_off",
             "Feedback needs the prediction log, which is off here (PREDICTION_LOG=false).",
         )
-    schema: FeedbackRequestSchema = current_app.extensions["feedback_request_schema"]
-    items = schema.load(json_body())["feedback"]
+    items = shared.feedback_schema.load(json_body())["feedback"]
     problems = {
         index: problem
         for index, item in enumerate(items)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from ..serving import holder
+from ..services import services
 
 bp = Blueprint("health", __name__)
 
@@ -18,6 +18,6 @@ def livez() -> dict:
 @bp.get("/readyz")
 def readyz() -> dict:
     """200 once a verified model is loaded and warmed up; 503 with the reason until then."""
-    model_holder = holder()
+    model_holder = services().model_holder
     loaded = model_holder.get()
     return {"status": "ready", "model": model_holder.model_ref(loaded)}

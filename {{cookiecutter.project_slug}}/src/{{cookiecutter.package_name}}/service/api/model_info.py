@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from ..serving import holder
+from ..services import services
 
 bp = Blueprint("model_info", __name__)
 
@@ -29,7 +29,7 @@ PUBLIC_FIELDS = (
 @bp.get("/v1/model")
 def model_info() -> dict:
     """The served version's identity, provenance and integrity digest."""
-    model_holder = holder()
+    model_holder = services().model_holder
     loaded = model_holder.get()
     body = {**model_holder.model_ref(loaded), "alias": model_holder.alias}
     body["selected_by"] = model_holder.selected_by

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from ...monitoring.monitor import monitor
 from ...monitoring.prediction_log import UNAVAILABLE_MESSAGE, PredictionLogUnavailableError
 from ..errors import ApiError
+from ..services import services
 
 bp = Blueprint("monitoring_report", __name__)
 
@@ -15,6 +15,6 @@ bp = Blueprint("monitoring_report", __name__)
 def monitoring_report() -> dict:
     """What the drift and accuracy gauges show, as the monitor last computed it."""
     try:
-        return monitor().latest_report()
+        return services().monitor.latest_report()
     except PredictionLogUnavailableError:
         raise ApiError(503, "prediction_log_unavailable", UNAVAILABLE_MESSAGE) from None

@@ -130,7 +130,6 @@ def init_app(app: Flask, settings: Settings) -> None:
             raise ApiError(401, "unauthorized", "The API key is not valid.", headers=CHALLENGE)
 
     app.before_request(require_key)
-    app.extensions["api_keys"] = keys
 
 
 def documented(document: dict[str, Any], settings: Settings) -> dict[str, Any]:
