@@ -127,6 +127,7 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
                 "service/json_text.py",
                 "service/logs.py",
                 "service/openapi.py",
+                "service/operations.py",
                 "service/records.py",
                 "service/serving.py",
                 "service/services.py",

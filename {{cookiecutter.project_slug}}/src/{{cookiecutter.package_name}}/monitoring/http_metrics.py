@@ -30,6 +30,7 @@ from prometheus_client import (
 )
 
 from ..service import logs
+from ..service.operations import operation
 
 #: Latency buckets for a model answering in milliseconds, with room for slow outliers.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -188,6 +189,12 @@ def refresh_resources() -> None:
 
 
 @bp.get("/metrics")
+@operation(
+    "Prometheus metrics of every worker, summed",
+    answer={"type": "string"},
+    answer_description="Prometheus' text exposition format.",
+    media_type="text/plain",
+)
 def metrics() -> Response:
     """Every metric of every worker, in Prometheus' text format."""
     refresh_resources()

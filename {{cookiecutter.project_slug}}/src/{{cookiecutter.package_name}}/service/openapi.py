@@ -1,26 +1,24 @@
-"""The OpenAPI document, built by apispec from the marshmallow schemas that validate requests."""
+"""The OpenAPI document, built by apispec from the routes and the schemas that validate them.
+
+Each view declares its entry with ``@operation(...)`` (``operations.py``) under its route, and
+the document is made from the app's URL map: a route and its documentation are one
+declaration, in one place.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Flask
+from werkzeug.routing import Rule
 
-from ..model.schemas import (
-    ErrorSchema,
-    FeedbackRequestSchema,
-    FeedbackResponseSchema,
-    JSONBoolean,
-    ModelInfoSchema,
-    MonitoringReportSchema,
-    PredictRequestSchema,
-    PredictResponseSchema,
-    StatusSchema,
-    WholeNumber,
-)
+from ..model.schemas import BatchRequestSchema, ErrorSchema, JSONBoolean, WholeNumber
+from .operations import OPERATIONS, Operation
 
 TITLE = {{ cookiecutter.project_name | py_string }}
 DISTRIBUTION = "{{ cookiecutter.project_slug }}"
@@ -36,14 +34,7 @@ _ERRORS = {
     "the message says why.",
     "504": "The model gave no answer within PREDICT_TIMEOUT.",
 }
-
-
-def _json(schema: Any, description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _errors(*statuses: str) -> dict[str, Any]:
-    return {status: _json(ErrorSchema, _ERRORS[status]) for status in statuses}
+_PATH_VARIABLE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 
 def _version() -> str:
@@ -53,20 +44,54 @@ def _version() -> str:
         return "0+unknown"
 
 
-def _body(schema: Any, max_content_length: int) -> dict[str, Any]:
-    return {
-        "required": True,
-        "description": f"JSON, at most {max_content_length} bytes (MAX_CONTENT_LENGTH).",
-        "content": {"application/json": {"schema": schema}},
+def _openapi_path(rule: Rule) -> str:
+    """A Flask rule as an OpenAPI path: ``/v1/models/<name>`` -> ``/v1/models/{name}``."""
+    return _PATH_VARIABLE.sub(r"{\1}", rule.rule)
+
+
+def _spec_operation(
+    declared: Operation, rule: Rule, max_batch_size: int, max_content_length: int
+) -> dict[str, Any]:
+    spec_operation: dict[str, Any] = {"summary": declared.summary}
+    if rule.arguments:
+        spec_operation["parameters"] = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in sorted(rule.arguments)
+        ]
+    if declared.body is not None:
+        body = declared.body
+        schema = (
+            body(max_batch_size=max_batch_size) if issubclass(body, BatchRequestSchema) else body()
+        )
+        spec_operation["requestBody"] = {
+            "required": True,
+            "description": f"JSON, at most {max_content_length} bytes (MAX_CONTENT_LENGTH).",
+            "content": {"application/json": {"schema": schema}},
+        }
+    answer = {"schema": declared.answer}
+    spec_operation["responses"] = {
+        "200": {
+            "description": declared.answer_description,
+            "content": {declared.media_type: answer},
+        },
+        **{
+            status: {
+                "description": _ERRORS[status],
+                "content": {"application/json": {"schema": ErrorSchema}},
+            }
+            for status in declared.errors
+        },
     }
+    return spec_operation
 
 
 def build_spec(
+    app: Flask,
     max_batch_size: int,
     max_content_length: int,
     categories: Mapping[str, Iterable[str]] | None = None,
 ) -> dict[str, Any]:
-    """The OpenAPI 3 document of this service, as a dict ready for JSON.
+    """The OpenAPI 3 document of ``app``'s declared routes, as a dict ready for JSON.
 
     ``categories`` are the values each category feature may take with the served version:
     they become the ``enum`` of its field.
@@ -82,103 +107,28 @@ def build_spec(
     # The API's own fields, by the JSON type they take (apispec knows marshmallow's only).
     marshmallow.map_to_openapi_type(WholeNumber, "integer", None)
     marshmallow.map_to_openapi_type(JSONBoolean, "boolean", None)
-    spec.path(
-        path="/v1/predict",
-        operations={
-            "post": {
-                "summary": "Score 1 to MAX_BATCH_SIZE records in one batch",
-                "requestBody": _body(
-                    PredictRequestSchema(max_batch_size=max_batch_size), max_content_length
-                ),
-                "responses": {
-                    "200": _json(PredictResponseSchema, "One prediction per record, in order."),
-                    **_errors("400", "408", "413", "415", "422", "503", "504"),
-                },
-            }
-        },
-    )
-    spec.path(
-        path="/v1/feedback",
-        operations={
-            "post": {
-                "summary": "Report the true outcomes of earlier predictions, by prediction id",
-                "requestBody": _body(
-                    FeedbackRequestSchema(max_batch_size=max_batch_size), max_content_length
-                ),
-                "responses": {
-                    "200": _json(
-                        FeedbackResponseSchema,
-                        "How many items were stored; each refused one by index, with why.",
-                    ),
-                    **_errors("400", "408", "413", "415", "422", "503"),
-                },
-            }
-        },
-    )
-    spec.path(
-        path="/v1/monitoring",
-        operations={
-            "get": {
-                "summary": "Input drift and accuracy over time, from the prediction log",
-                "responses": {
-                    "200": _json(MonitoringReportSchema, "As the monitor last computed it."),
-                    **_errors("503"),
-                },
-            }
-        },
-    )
-    spec.path(
-        path="/v1/model",
-        operations={
-            "get": {
-                "summary": "The model version that answers, with its provenance",
-                "responses": {
-                    "200": _json(ModelInfoSchema, "The served version."),
-                    **_errors("503"),
-                },
-            }
-        },
-    )
-    spec.path(
-        path="/livez",
-        operations={
-            "get": {
-                "summary": "Liveness: the process answers",
-                "responses": {"200": _json(StatusSchema, "Alive.")},
-            }
-        },
-    )
-    spec.path(
-        path="/readyz",
-        operations={
-            "get": {
-                "summary": "Readiness: a verified model is loaded and warmed up",
-                "responses": {"200": _json(StatusSchema, "Ready."), **_errors("503")},
-            }
-        },
-    )
-    spec.path(
-        path="/metrics",
-        operations={
-            "get": {
-                "summary": "Prometheus metrics of every worker, summed",
-                "responses": {
-                    "200": {
-                        "description": "Prometheus' text exposition format.",
-                        "content": {"text/plain": {"schema": {"type": "string"}}},
-                    }
-                },
-            }
-        },
-    )
+    batches: list[type[BatchRequestSchema]] = []
+    for rule in app.url_map.iter_rules():
+        declared = OPERATIONS.get(app.view_functions[rule.endpoint])
+        if declared is None:
+            continue  # not part of the API: the docs page and the document itself
+        methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+        spec.path(
+            path=_openapi_path(rule),
+            operations={
+                method.lower(): _spec_operation(declared, rule, max_batch_size, max_content_length)
+                for method in methods
+            },
+        )
+        if declared.body is not None and issubclass(declared.body, BatchRequestSchema):
+            batches.append(declared.body)
     document = spec.to_dict()
+    schemas = document["components"]["schemas"]
     # The batch limit is a setting, checked before validation; show it in the schema too.
-    instances = document["components"]["schemas"]["PredictRequest"]["properties"]["instances"]
-    instances["maxItems"] = max_batch_size
-    document["components"]["schemas"]["FeedbackRequest"]["properties"]["feedback"]["maxItems"] = (
-        max_batch_size
-    )
-    properties = document["components"]["schemas"]["Instance"]["properties"]
+    for batch in batches:
+        name = batch.__name__.removesuffix("Schema")  # apispec's own naming of components
+        schemas[name]["properties"][batch.items_field]["maxItems"] = max_batch_size
+    properties = schemas["Instance"]["properties"]
     for name, values in (categories or {}).items():
         properties[name]["enum"] = sorted(values)
     return document

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, current_app
 
 {% if cookiecutter.auth == "api_key" -%}
 from .. import auth
@@ -63,7 +63,9 @@ def openapi_document() -> dict[str, Any]:
     if built is None or built[0] != version:
         categories = {} if current is None else current.allowed_values
         settings = shared.settings
-        document = build_spec(settings.max_batch_size, settings.max_content_length, categories)
+        document = build_spec(
+            current_app, settings.max_batch_size, settings.max_content_length, categories
+        )
 {%- if cookiecutter.auth == "api_key" %}
         document = auth.documented(document, settings)
 {%- endif %}

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, g
 
+from ...model.schemas import FeedbackRequestSchema, FeedbackResponseSchema
 from ...monitoring.evaluation import outcome_problem
 from ...monitoring.http_metrics import FEEDBACK_ITEMS
 from ...monitoring.prediction_log import UNAVAILABLE_MESSAGE, PredictionLogUnavailableError
 from ..errors import ApiError
+from ..operations import operation
 from ..services import services
 from .bodies import json_body
 
@@ -15,6 +17,13 @@ bp = Blueprint("feedback", __name__)
 
 
 @bp.post("/v1/feedback")
+@operation(
+    "Report the true outcomes of earlier predictions, by prediction id",
+    body=FeedbackRequestSchema,
+    answer=FeedbackResponseSchema,
+    answer_description="How many items were stored; each refused one by index, with why.",
+    errors=("400", "408", "413", "415", "422", "503"),
+)
 def feedback_view() -> dict:
     """Store each item's outcome; refuse, by index, unknown or already-labelled ids and
     outcomes of the wrong type. Only a malformed body is an error (422)."""

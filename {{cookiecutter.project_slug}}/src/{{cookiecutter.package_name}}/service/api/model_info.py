@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from ...model.schemas import ModelInfoSchema
+from ..operations import operation
 from ..services import services
 
 bp = Blueprint("model_info", __name__)
@@ -27,6 +29,12 @@ PUBLIC_FIELDS = (
 
 
 @bp.get("/v1/model")
+@operation(
+    "The model version that answers, with its provenance",
+    answer=ModelInfoSchema,
+    answer_description="The served version.",
+    errors=("503",),
+)
 def model_info() -> dict:
     """The served version's identity, provenance and integrity digest."""
     model_holder = services().model_holder

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from ...model.schemas import MonitoringReportSchema
 from ...monitoring.prediction_log import UNAVAILABLE_MESSAGE, PredictionLogUnavailableError
 from ..errors import ApiError
+from ..operations import operation
 from ..services import services
 
 bp = Blueprint("monitoring_report", __name__)
 
 
 @bp.get("/v1/monitoring")
+@operation(
+    "Input drift and accuracy over time, from the prediction log",
+    answer=MonitoringReportSchema,
+    answer_description="As the monitor last computed it.",
+    errors=("503",),
+)
 def monitoring_report() -> dict:
     """What the drift and accuracy gauges show, as the monitor last computed it."""
     try:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, g
 
+from ...model.schemas import PredictRequestSchema, PredictResponseSchema
 from .. import json_text
 from ..deadlines import DeadlineExceededError
 from ..errors import ApiError
 from ..inference import UnscorableRecordsError
+from ..operations import operation
 from ..services import services
 from .bodies import json_body
 
@@ -15,6 +17,13 @@ bp = Blueprint("predictions", __name__)
 
 
 @bp.post("/v1/predict")
+@operation(
+    "Score 1 to MAX_BATCH_SIZE records in one batch",
+    body=PredictRequestSchema,
+    answer=PredictResponseSchema,
+    answer_description="One prediction per record, in order.",
+    errors=("400", "408", "413", "415", "422", "503", "504"),
+)
 def predict_view() -> Response:
     shared = services()
     model_holder = shared.model_holder
