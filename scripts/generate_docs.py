@@ -25,11 +25,13 @@ DOCS = ROOT / "docs"
 # What the files without a docstring are for.
 FILE_NOTES = {
     ".gitignore": "keeps the model store, venvs and caches out of git",
-    "Makefile": "install, train-example, serve, test, lint, format",
+    "Makefile": "install, lock, train-example, serve, test, lint, format",
     "README.md": "quick start, API with curl examples, model store, configuration, logs",
     "pyproject.toml": "metadata, console script, pytest and ruff settings",
-    "requirements.txt": "runtime dependencies, every one pinned (pyproject.toml reads it)",
-    "requirements-dev.txt": "pytest and ruff, pinned",
+    "requirements.in": "the service's direct dependencies, pinned (pyproject.toml reads it)",
+    "requirements.txt": "the lock: every runtime dependency pinned, with sha256 hashes (make lock)",
+    "requirements-dev.in": "test, lint, type-check and notebook tools, pinned",
+    "requirements-dev.txt": "their lock, with hashes, within requirements.txt's versions",
     "data/iris.csv": "the iris data set, for train-example (iris features only)",
     "notebooks/train.ipynb": "load, fit, check on a holdout, register() from a cell, ask the service",
     ".dockerignore": "an allow-list: the build sees the sources, the pins and the store",

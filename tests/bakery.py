@@ -52,15 +52,36 @@ def run_dev_tool(command: list[str], cwd: Path, timeout: float = 120) -> str:
     return run([str(tool) if tool.exists() else command[0], *command[1:]], cwd, timeout)
 
 
+def unlocked_pins(project: Path) -> list[str]:
+    """The pins of requirements.in that its lock leaves out (torch, whose CPU build is not on
+    PyPI): the bake's Makefile installs them on their own, without dependencies."""
+    locked = {
+        line.split("==")[0].lower() for line in (project / "requirements.txt").read_text().splitlines()
+        if "==" in line and not line.startswith((" ", "#"))
+    }  # fmt: skip
+    pins = [
+        line.strip() for line in (project / "requirements.in").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    ]  # fmt: skip
+    return [pin for pin in pins if pin.split("==")[0].split("[")[0].lower() not in locked]
+
+
 def project_venv(project: Path) -> Path:
-    """The virtualenv with a bake's pinned requirements, shared by bakes with the same pins."""
+    """The virtualenv with a bake's locked requirements, installed as its Makefile does (every
+    file checked against its hash), shared by bakes with the same locks."""
     files = [project / "requirements.txt", project / "requirements-dev.txt"]
-    digest = hashlib.sha256(b"".join(path.read_bytes() for path in files)).hexdigest()[:16]
+    unlocked = unlocked_pins(project)
+    digest = hashlib.sha256(
+        b"".join(path.read_bytes() for path in files) + "\n".join(unlocked).encode()
+    ).hexdigest()[:16]
     venv = VENV_CACHE / digest
     if not (venv / ".complete").exists():
         run([sys.executable, "-m", "venv", "--clear", str(venv)])
         pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-        run([*pip, "--disable-pip-version-check", *[a for f in files for a in ("-r", str(f))]])
+        pip.append("--disable-pip-version-check")
+        run([*pip, "--require-hashes", *[a for f in files for a in ("-r", str(f))]])
+        if unlocked:
+            run([*pip, "--no-deps", *unlocked])
         (venv / ".complete").touch()
     return venv
 

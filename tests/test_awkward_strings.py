@@ -43,7 +43,9 @@ def test_pyproject_keeps_the_text_exactly(project: Path) -> None:
 
 
 def test_python_keeps_the_text_exactly(project: Path) -> None:
-    source = (project / "src" / "cafe_quoted_back_x" / "service" / "openapi.py").read_text(encoding="utf-8")
+    source = (project / "src" / "cafe_quoted_back_x" / "service" / "openapi.py").read_text(
+        encoding="utf-8"
+    )
     [title] = [
         node.value
         for node in ast.parse(source).body

@@ -52,7 +52,9 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
         "Makefile",
         "README.md",
         "pyproject.toml",
+        "requirements.in",
         "requirements.txt",
+        "requirements-dev.in",
         "requirements-dev.txt",
         "notebooks/train.ipynb",
         *(
@@ -72,6 +74,7 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
                 "test_hostile_bodies.py",
                 "test_live_swap.py",
                 "test_log_outage.py",
+                "test_locks.py",
                 "test_logs.py",
                 "test_metrics.py",
                 "test_notebook.py",
@@ -260,7 +263,7 @@ def test_only_the_chosen_framework_is_imported_and_pinned(baked: tuple[Combo, Pa
                 imported |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 imported.add(node.module.split(".")[0])
-    pins = (project / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    pins = (project / "requirements.in").read_text(encoding="utf-8").splitlines()
     for framework, modules in FRAMEWORK_MODULES.items():
         chosen = framework == combo.framework
         assert chosen == bool(imported & set(modules)), (framework, imported & set(modules))
@@ -269,11 +272,22 @@ def test_only_the_chosen_framework_is_imported_and_pinned(baked: tuple[Combo, Pa
     assert "FRAMEWORK ==" not in source  # no branch on the framework at run time
 
 
+def test_the_locks_hold_their_inputs(baked: tuple[Combo, Path]) -> None:
+    """The bake's own tests/test_locks.py (no conftest: it needs none of the bake's libraries),
+    for every combination: a lock in the template left stale by an edited .in file fails here."""
+    _, project = baked
+    command = [sys.executable, "-m", "pytest", "--noconftest", "-q", "-p", "no:cacheprovider"]
+    result = subprocess.run(
+        [*command, "tests/test_locks.py"], cwd=project, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_dev_tool_pins_match_the_template() -> None:
     """The bakes are linted here with the ruff, pytest and mypy they pin."""
     template = tomllib.loads((TEMPLATE / "pyproject.toml").read_text(encoding="utf-8"))
     dev = set(template["dependency-groups"]["dev"])
-    bake_dev = (TEMPLATE / "{{cookiecutter.project_slug}}" / "requirements-dev.txt").read_text()
+    bake_dev = (TEMPLATE / "{{cookiecutter.project_slug}}" / "requirements-dev.in").read_text()
     for line in bake_dev.splitlines():
         if line.startswith(("ruff==", "pytest==", "mypy==")):
             assert line in dev

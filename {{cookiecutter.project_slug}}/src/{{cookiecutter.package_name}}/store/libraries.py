@@ -19,8 +19,8 @@ from pathlib import Path
 from ..service.config import SERVICE_NAME
 from . import serializer
 
-#: Where requirements.txt is in a source checkout (this file is src/<package>/store/libraries.py).
-PROJECT_REQUIREMENTS = Path(__file__).resolve().parents[3] / "requirements.txt"
+#: The service's pins in a source checkout (this file is src/<package>/store/libraries.py).
+PROJECT_REQUIREMENTS = Path(__file__).resolve().parents[3] / "requirements.in"
 _PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*==\s*([^\s;#]+)")
 WAY_OUT = (
     f"fit it with the service's versions (`make kernel`, then the {SERVICE_NAME} kernel in "
@@ -62,9 +62,9 @@ def mismatches(recorded: Mapping[str, str], expected: Mapping[str, str]) -> list
 
 @functools.cache
 def pinned_versions() -> dict[str, str]:
-    """The versions the service pins (requirements.txt), by distribution name.
+    """The versions the service pins (requirements.in), by distribution name.
 
-    From the installed project's metadata, or from requirements.txt in a source checkout;
+    From the installed project's metadata, or from requirements.in in a source checkout;
     empty when neither can be read.
     """
     try:
