@@ -16,8 +16,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from {{ cookiecutter.package_name }}.model.example_data import load_example_data
-from {{ cookiecutter.package_name }}.monitoring.prediction_log import (
-    make_engine,
+from {{ cookiecutter.package_name }}.monitoring.log_database import make_engine
+from {{ cookiecutter.package_name }}.monitoring.log_tables import (
     per_record_schema,
     schema,
 )

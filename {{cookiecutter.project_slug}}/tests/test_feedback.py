@@ -10,13 +10,15 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from {{ cookiecutter.package_name }}.monitoring.prediction_ids import (
+    issued_at,
+    new_id_prefix,
+)
 from {{ cookiecutter.package_name }}.monitoring.prediction_log import (
     ALREADY_LABELLED,
     UNKNOWN_ID,
     PredictionLog,
     ScoredBatch,
-    issued_at,
-    new_id_prefix,
 )
 from {{ cookiecutter.package_name }}.service.services import services
 

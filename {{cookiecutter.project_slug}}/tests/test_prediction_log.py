@@ -19,13 +19,19 @@ from sqlalchemy import (
     select,
 )
 
-from {{ cookiecutter.package_name }}.monitoring import prediction_log
+from {{ cookiecutter.package_name }}.monitoring import (
+    log_migration,
+    log_tables,
+    prediction_log,
+)
+from {{ cookiecutter.package_name }}.monitoring.log_database import make_engine
+from {{ cookiecutter.package_name }}.monitoring.log_tables import requests
+from {{ cookiecutter.package_name }}.monitoring.prediction_ids import new_id_prefix
 from {{ cookiecutter.package_name }}.monitoring.prediction_log import (
     ALREADY_LABELLED,
     UNKNOWN_ID,
     PredictionLog,
     ScoredBatch,
-    requests,
 )
 
 NOW = datetime.now(UTC)
@@ -210,16 +216,16 @@ def test_a_prediction_id_names_one_record_of_its_request(log: PredictionLog) -> 
 def test_a_log_of_rows_per_record_is_moved_to_rows_per_request(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(prediction_log, "MIGRATE_ROWS_AT_ONCE", 4)  # moved in several parts
-    engine = prediction_log.make_engine(database_url)
-    first, second = prediction_log.new_id_prefix(), prediction_log.new_id_prefix()
+    monkeypatch.setattr(log_migration, "MIGRATE_ROWS_AT_ONCE", 4)  # moved in several parts
+    engine = make_engine(database_url)
+    first, second = new_id_prefix(), new_id_prefix()
     ids = [(first, index, 1) for index in range(12)] + [(second, index, 2) for index in range(3)]
     ids.append(("not-issued-here", 0, 1))  # an id no request of this service has: dropped
     with engine.begin() as connection:
         # The log as it was written before a request became one row: a row per record.
-        prediction_log.per_record_schema.create_all(connection)
+        log_tables.per_record_schema.create_all(connection)
         connection.execute(
-            insert(prediction_log.per_record_predictions),
+            insert(log_tables.per_record_predictions),
             [
                 {
                     "id": f"{prefix}-{index}",
@@ -235,7 +241,7 @@ def test_a_log_of_rows_per_record_is_moved_to_rows_per_request(
             ],
         )
         connection.execute(
-            insert(prediction_log.per_record_feedback),
+            insert(log_tables.per_record_feedback),
             [{"prediction_id": f"{first}-10", "actual": "l10", "received_at": NOW}],
         )
     engine.dispose()

@@ -35,14 +35,9 @@ from ..store.registry import LoadedVersion, ModelStore, StoreError
 from .drift import LiveBins, Reference, drift_scores
 from .evaluation import metrics as quality_metrics
 from .http_metrics import BATCH_SIZE, DRIFT, DRIFT_RECORDS, refresh_resources, watch_master
+from .log_database import public_url, safe_url
 from .model_metrics import HOLDOUT, QUALITY, observe_predictions
-from .prediction_log import (
-    PredictionLog,
-    PredictionLogUnavailableError,
-    ScoredBatch,
-    public_url,
-    safe_url,
-)
+from .prediction_log import PredictionLog, PredictionLogUnavailableError, ScoredBatch
 
 logger = logging.getLogger(__name__)
 

@@ -23,54 +23,41 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import re
-import secrets
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    Column,
-    Connection,
-    DateTime,
     Engine,
-    Float,
-    ForeignKey,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    create_engine,
-    event,
     func,
     insert,
-    inspect,
     select,
 )
-from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
-from sqlalchemy.types import TypeDecorator
 
 from ..server.turns import turns
 from ..service import json_text
 from .http_metrics import PREDICTION_LOG_DROPPED, PREDICTION_LOG_UP, PREDICTION_LOG_WRITTEN
+from .log_database import (
+    create_private_file,
+    describe_problem,
+    make_engine,
+    safe_url,
+    sqlite_file,
+)
+from .log_inserts import DriverInsert
+from .log_migration import migrate_per_record_rows, per_record_tables
+from .log_tables import feedback, pending_feedback, records_in, requests, schema
+from .prediction_ids import PREFIX_LENGTH, issued_at, split_id
 
 logger = logging.getLogger(__name__)
 
-#: Longest prediction id the log holds (ids are 32 hex digits, a dash and the record's index).
-ID_LENGTH = 64
 #: Most records (over all the requests' rows) written in one transaction.
 WRITE_BATCH_RECORDS = 5_000
-#: Most parameters in one SQL statement (SQLite's limit since 3.32).
-MAX_PARAMETERS = 32_766
-#: Most rows in one multi-row INSERT (see ``_DriverInsert._rows_in_next``).
-MAX_ROWS_PER_STATEMENT = 512
 #: How long the writer lets requests gather after the first before it writes them: the rows
 #: reach the log this much later, and the database sees one transaction, not one per request.
 GATHER_SECONDS = 0.2
@@ -83,8 +70,6 @@ READ_ROWS_AT_ONCE = 64
 FLUSH_FOR_FEEDBACK_SECONDS = 2.0
 #: Longest pause between two tries while the database is out of reach.
 MAX_RETRY_SECONDS = 5.0
-#: Seconds to reach PostgreSQL before giving up for now (the default is to wait for ever).
-CONNECT_TIMEOUT_SECONDS = 5
 #: Errors that mean the database cannot be used now but may be later: down, unreachable,
 #: locked, its disk full. Anything else refuses the rows themselves.
 OUT_OF_REACH = (OperationalError, InterfaceError, OSError)
@@ -100,92 +85,6 @@ PENDING_WINDOW = timedelta(minutes=5)
 ORPHAN_AFTER = timedelta(hours=1)
 UNKNOWN_ID = "Unknown prediction id: no prediction with this id is in the prediction log."
 ALREADY_LABELLED = "This prediction already has feedback; it is kept as first given."
-
-
-class UTCDateTime(TypeDecorator):
-    """Aware UTC datetimes in Python, stored as naive UTC: identical in SQLite and PostgreSQL."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return None if value is None else value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
-
-
-schema = MetaData()
-#: A row per request, not per record: SQLite spent about 7 of the 11 microseconds a logged record
-#: cost on a row's three B-tree inserts (the rowid, the id, the time), and 100-record requests
-#: ran at 0.72x of the service without the log. Record ``i`` of a request has the prediction id
-#: ``<id>-<i>``, and its input and output at index ``i`` of the arrays.
-requests = Table(
-    "prediction_requests",
-    schema,
-    #: The prefix of its prediction ids.
-    Column("id", String(ID_LENGTH), primary_key=True),
-    Column("created_at", UTCDateTime, nullable=False, index=True),
-    Column("model_name", String(128), nullable=False),
-    Column("model_version", Integer, nullable=False),
-    Column("request_id", String(128), nullable=False),
-    Column("records", Integer, nullable=False),
-    Column("inputs", JSON, nullable=False),
-    #: Each record's prediction as the API answered it, without its id.
-    Column("outputs", JSON, nullable=False),
-    #: The whole request's time in the service.
-    Column("latency_ms", Float, nullable=False),
-)
-#: Feedback that arrived before its prediction's row was written (see PENDING_WINDOW).
-pending_feedback = Table(
-    "prediction_feedback_pending",
-    schema,
-    Column("prediction_id", String(ID_LENGTH), primary_key=True),
-    Column("actual", JSON, nullable=False),
-    Column("received_at", UTCDateTime, nullable=False, index=True),
-)
-#: Feedback holds its prediction's version and output, copied from the request's row when it is
-#: stored: accuracy reads this table alone, not a request's whole arrays per label.
-feedback = Table(
-    "prediction_outcomes",
-    schema,
-    Column("prediction_id", String(ID_LENGTH), primary_key=True),
-    Column("request", String(ID_LENGTH), ForeignKey(requests.c.id), nullable=False),
-    Column("model_version", Integer, nullable=False),
-    Column("output", JSON, nullable=False),
-    Column("actual", JSON, nullable=False),
-    Column("received_at", UTCDateTime, nullable=False, index=True),
-)
-
-#: A record's index as ids write it: no sign, no leading zero (``-07`` would name ``-7`` again).
-_INDEX = r"(?:0|[1-9][0-9]{0,8})"
-_PREDICTION_ID = re.compile(r"([0-9a-f]{12})[0-9a-f]{20}-" + _INDEX)
-_ANY_PREDICTION_ID = re.compile(r"(.+)-(" + _INDEX + ")")
-#: The length of the prefix of the ids this service issues.
-PREFIX_LENGTH = 32
-
-
-def new_id_prefix() -> str:
-    """The prefix of one request's prediction ids (each adds ``-<index>``): 32 hex digits,
-    the time in milliseconds then 80 random bits, so that an id tells when it was issued."""
-    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
-
-
-def split_id(prediction_id: str) -> tuple[str, int] | None:
-    """The request (its id prefix) and the record's index a prediction id names; None if it
-    is not a prediction id."""
-    match = _ANY_PREDICTION_ID.fullmatch(prediction_id)
-    if match is None or len(prediction_id) > ID_LENGTH:
-        return None
-    return match[1], int(match[2])
-
-
-def issued_at(prediction_id: str) -> datetime | None:
-    """When this service issued ``prediction_id``; None if it is not one of its ids."""
-    match = _PREDICTION_ID.fullmatch(prediction_id)
-    if match is None:
-        return None
-    return datetime.fromtimestamp(int(match[1], 16) / 1000, UTC)
 
 
 @dataclass(frozen=True)
@@ -257,99 +156,6 @@ class ScoredBatch:
         }
 
 
-def _records(rows: Iterable[Mapping[str, Any]]) -> int:
-    return sum(row["records"] for row in rows)
-
-
-class _DriverInsert:
-    """A table's INSERT as the database driver takes it, rows converted by each column's own
-    SQLAlchemy type, the conversions looked up once: SQLAlchemy's executemany spends more per
-    row than SQLite does (measured: 28 against 17 microseconds a row). A value shared by the
-    rows of a batch (its time) is converted once.
-
-    SQLite gets many rows per statement: its driver lets go of the GIL at each statement it
-    runs, and under load each time costs a wait for a request's thread to give it back (one
-    statement per row halved the throughput of 100-record requests)."""
-
-    def __init__(self, table: Table, dialect: Dialect, encoded: Iterable[str] = ()) -> None:
-        """``encoded`` names JSON columns whose values come as JSON text already."""
-        self.dialect = dialect
-        compiled = insert(table).compile(dialect=dialect)
-        self.statement = str(compiled)
-        #: The driver's parameters: a tuple in this order, or a dict when None.
-        self.order = list(compiled.positiontup or []) if compiled.positional else None
-        self.converters = {
-            column.name: None
-            if column.name in encoded
-            else column.type.dialect_impl(dialect).bind_processor(dialect)
-            for column in table.columns
-        }
-        # "?" parameters can be repeated for more rows; numbered or named ones cannot.
-        head, values, self._group = self.statement.partition(" VALUES ")
-        self._head = head + values
-        self.rows_per_statement = 1
-        width = len(self.order or [])
-        if dialect.paramstyle == "qmark" and values and self._group.count("?") == width:
-            fits = MAX_PARAMETERS // max(1, width)
-            self.rows_per_statement = min(MAX_ROWS_PER_STATEMENT, fits)
-        self._sql: dict[int, str] = {}  # the statement for each row count in use
-
-    def statements(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[str, Any]]:
-        """The statements, each with its parameters, that insert ``rows``."""
-        columns = self._converted(rows)
-        if self.order is None:
-            names = list(columns)
-            records = [
-                dict(zip(names, values, strict=True))
-                for values in zip(*columns.values(), strict=True)
-            ]
-            return [(self.statement, records)]
-        tuples = list(zip(*(columns[name] for name in self.order), strict=True))
-        if self.rows_per_statement == 1:
-            return [(self.statement, tuples)]
-        statements = []
-        start = 0
-        while start < len(tuples):
-            count = self._rows_in_next(len(tuples) - start)
-            chunk = tuples[start : start + count]
-            statements.append(
-                (self._sql_for(count), tuple(value for row in chunk for value in row))
-            )
-            start += count
-        return statements
-
-    def _rows_in_next(self, left: int) -> int:
-        """As many rows as a statement takes, else the largest power of two of those left.
-
-        The driver keeps each distinct statement it ran, prepared, in a cache of 128 per
-        connection, and a statement of thousands of rows is large: one per batch size, as
-        before, held about 70 MiB of the tree's PSS after 8 s of 100-record requests. The
-        full size and powers of two below it make at most 10 statements, each prepared once."""
-        if left >= self.rows_per_statement:
-            return self.rows_per_statement
-        return 1 << (left.bit_length() - 1)
-
-    def _sql_for(self, rows: int) -> str:
-        sql = self._sql.get(rows)
-        if sql is None:
-            sql = self._sql[rows] = self._head + ", ".join([self._group] * rows)
-        return sql
-
-    def _converted(self, rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
-        converted: dict[str, list[Any]] = {}
-        for name, convert in self.converters.items():
-            values = [row[name] for row in rows]
-            if convert is not None:
-                last: Any = object()
-                done: Any = None
-                for index, value in enumerate(values):
-                    if value is not last:
-                        last, done = value, convert(value)
-                    values[index] = done
-            converted[name] = values
-        return converted
-
-
 class PredictionLogUnavailableError(Exception):
     """The prediction log's database cannot be used now; ``problem`` says why."""
 
@@ -358,84 +164,9 @@ class PredictionLogUnavailableError(Exception):
         self.problem = problem
 
 
-def describe_problem(error: BaseException) -> str:
-    """One line on why the database cannot be used, without the SQL or the driver's name."""
-    cause = getattr(error, "orig", None) or error
-    if isinstance(cause, OSError) and cause.strerror:
-        return cause.strerror
-    text = str(cause).strip().splitlines()
-    return (text[0] if text else type(cause).__name__)[:300]
-
-
 def _may_still_be_queued(prediction_id: str, now: datetime) -> bool:
     issued = issued_at(prediction_id)
     return issued is not None and now - PENDING_WINDOW <= issued <= now + timedelta(seconds=5)
-
-
-def _tune_sqlite(connection: Any, _record: Any) -> None:
-    # WAL lets readers (feedback, drift) work while a worker writes; NORMAL sync is safe in WAL
-    # and avoids an fsync per transaction.
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
-def make_engine(url: str) -> Engine:
-    """An engine for ``url`` (it connects when first used); SQLite gets WAL and a shared busy
-    timeout, PostgreSQL a connect timeout."""
-    parsed = make_url(url)
-    # Every row holds two JSON columns: their encoding is most of a row's cost.
-    fast_json = {"json_serializer": json_text.dumps}
-    if parsed.get_backend_name() == "postgresql":
-        connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
-        return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **fast_json)
-    if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, **fast_json)
-    connect_args = {"timeout": 30, "check_same_thread": False}
-    engine = create_engine(url, connect_args=connect_args, **fast_json)
-    event.listen(engine, "connect", _tune_sqlite)
-    return engine
-
-
-def sqlite_file(url: str) -> str | None:
-    """The file of a SQLite ``url``; None for other databases and in-memory ones."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return parsed.database
-
-
-def _create_private_file(path: str) -> None:
-    """Create the SQLite file readable by its owner only, or take others' read access away
-    from an existing one: it holds every input the service was sent. SQLite gives its -wal
-    and -shm files the same permissions."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    descriptor = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    try:
-        mode = os.fstat(descriptor).st_mode
-        if mode & 0o007:
-            os.fchmod(descriptor, mode & 0o770)
-    finally:
-        os.close(descriptor)
-
-
-def safe_url(url: str) -> str:
-    """``url`` with its password hidden, for logs and the operator's reports."""
-    return make_url(url).render_as_string(hide_password=True)
-
-
-def public_url(url: str, store: Path) -> str:
-    """``url`` as the HTTP API shows it: a SQLite file relative to the model store (or by its
-    name alone), another database without its user and password."""
-    path = sqlite_file(url)
-    if path is None:
-        return make_url(url).set(username=None, password=None).render_as_string()
-    file = Path(path).absolute()
-    if file.is_relative_to(store):
-        return f"sqlite: {file.relative_to(store).as_posix()} in the model store"
-    return f"sqlite: {file.name}"
 
 
 class PredictionLog:
@@ -458,7 +189,7 @@ class PredictionLog:
         self._stopping = threading.Event()
         #: Set to end the writer's gathering pause early (someone waits for the rows).
         self._hurry = threading.Event()
-        self._insert: _DriverInsert | None = None
+        self._insert: DriverInsert | None = None
 
     @property
     def engine(self) -> Engine:
@@ -482,7 +213,7 @@ class PredictionLog:
         try:
             path = sqlite_file(self.url)
             if path is not None:
-                _create_private_file(path)
+                create_private_file(path)
             try:
                 self._create_tables()
             except SQLAlchemyError:  # workers starting together race to create the tables
@@ -528,10 +259,10 @@ class PredictionLog:
 
     def _create_tables(self) -> None:
         with self.engine.begin() as connection:
-            old = _per_record_tables(connection)
+            old = per_record_tables(connection)
             schema.create_all(connection)
             if old:
-                _migrate_per_record_rows(connection, *old)
+                migrate_per_record_rows(connection, *old)
 
     # Writing predictions, off the request path.
 
@@ -574,7 +305,7 @@ class PredictionLog:
     def _take_unwritten(self) -> int:
         """Empty the queue and the writer's batch; how many records they held."""
         with self._lock:
-            left = _records(self._batch or [])
+            left = records_in(self._batch or [])
             self._batch = None
         while True:
             try:
@@ -669,7 +400,7 @@ class PredictionLog:
     def _statements(self, rows: list[dict[str, Any]]) -> list[tuple[str, Any]]:
         dialect = self.engine.dialect
         if self._insert is None or self._insert.dialect is not dialect:
-            self._insert = _DriverInsert(requests, dialect, encoded=("inputs", "outputs"))
+            self._insert = DriverInsert(requests, dialect, encoded=("inputs", "outputs"))
         return self._insert.statements(rows)
 
     def _refused(self, rows: list[dict[str, Any]], error: Exception) -> None:
@@ -677,7 +408,7 @@ class PredictionLog:
         logger.error(
             "prediction log: the database refused these rows; dropped",
             extra={
-                "records": _records(rows),
+                "records": records_in(rows),
                 "problem": describe_problem(error),
                 "database": safe_url(self.url),
             },
@@ -689,9 +420,9 @@ class PredictionLog:
                 return  # close() took the batch and counted it as dropped
             self._batch = None
         if written:
-            PREDICTION_LOG_WRITTEN.inc(_records(rows))
+            PREDICTION_LOG_WRITTEN.inc(records_in(rows))
         else:
-            PREDICTION_LOG_DROPPED.labels("write_failed").inc(_records(rows))
+            PREDICTION_LOG_DROPPED.labels("write_failed").inc(records_in(rows))
 
     # Feedback, written at once: the client is told what was stored.
 
@@ -879,153 +610,3 @@ def _labelled_record(prediction_id: str, request: Mapping[Any, Any]) -> dict[str
         "model_version": request["model_version"],
         "output": outputs[index],
     }
-
-
-# Logs written before a request became one row (a row per record, feedback pointing at them).
-
-#: A per-record log's tables, as earlier versions created them: not in ``schema``, since a new
-#: log has none.
-per_record_schema = MetaData()
-per_record_predictions = Table(
-    "prediction_log",
-    per_record_schema,
-    Column("id", String(ID_LENGTH), primary_key=True),
-    Column("created_at", UTCDateTime, nullable=False, index=True),
-    Column("model_name", String(128), nullable=False),
-    Column("model_version", Integer, nullable=False),
-    Column("request_id", String(128), nullable=False),
-    Column("inputs", JSON, nullable=False),
-    Column("output", JSON, nullable=False),
-    Column("latency_ms", Float, nullable=False),
-)
-per_record_feedback = Table(
-    "prediction_feedback",
-    per_record_schema,
-    Column(
-        "prediction_id",
-        String(ID_LENGTH),
-        ForeignKey(per_record_predictions.c.id),
-        primary_key=True,
-    ),
-    Column("actual", JSON, nullable=False),
-    Column("received_at", UTCDateTime, nullable=False, index=True),
-)
-#: Rows moved at a time.
-MIGRATE_ROWS_AT_ONCE = 5_000
-
-
-def _per_record_tables(connection: Connection) -> tuple[Table, Table | None] | None:
-    """The per-record log's tables this database has (its feedback may be missing), or None."""
-    names = set(inspect(connection).get_table_names())
-    if per_record_predictions.name not in names:
-        return None
-    has_feedback = per_record_feedback.name in names
-    return per_record_predictions, per_record_feedback if has_feedback else None
-
-
-def _migrate_per_record_rows(
-    connection: Connection, predictions: Table, labels: Table | None
-) -> None:
-    """Move a per-record log's rows into a row per request, in the transaction that created
-    the new tables, then drop the old ones. Only ids this service issued name their request
-    (32 hex digits, then the index): rows with other ids (tools, tests) are dropped, counted
-    in the log line."""
-    started = time.monotonic()
-    moved = dropped = 0
-    # Ordered by id, a request's records come together: its ids share their 32-digit prefix.
-    # Streamed (a statement's option: the connection's would stream the inserts too).
-    by_id = select(predictions).order_by(predictions.c.id)
-    result = connection.execute(by_id.execution_options(yield_per=MIGRATE_ROWS_AT_ONCE))
-    rows: list[dict[str, Any]] = []
-    prefix: str | None = None
-    records: list[Any] = []  # the request's rows of the old table
-    for old in result:
-        if _PREDICTION_ID.fullmatch(old.id) is None:
-            dropped += 1
-            continue
-        if old.id[:PREFIX_LENGTH] != prefix:
-            dropped += _add_request_row(rows, prefix, records)
-            prefix, records = old.id[:PREFIX_LENGTH], []
-        records.append(old)
-        if len(rows) >= MIGRATE_ROWS_AT_ONCE:
-            moved += _insert_moved(connection, rows)
-    dropped += _add_request_row(rows, prefix, records)
-    moved += _insert_moved(connection, rows)
-    labelled = 0
-    if labels is not None:
-        joined = (
-            select(
-                labels.c.prediction_id,
-                labels.c.actual,
-                labels.c.received_at,
-                predictions.c.model_version,
-                predictions.c.output,
-            )
-            .join(predictions, predictions.c.id == labels.c.prediction_id)
-            .join(requests, requests.c.id == func.substr(labels.c.prediction_id, 1, PREFIX_LENGTH))
-        )
-        result = connection.execute(joined.execution_options(yield_per=MIGRATE_ROWS_AT_ONCE))
-        for chunk in result.partitions():
-            connection.execute(
-                insert(feedback),
-                [
-                    {
-                        "prediction_id": old.prediction_id,
-                        "request": old.prediction_id[:PREFIX_LENGTH],
-                        "model_version": old.model_version,
-                        "output": old.output,
-                        "actual": old.actual,
-                        "received_at": old.received_at,
-                    }
-                    for old in chunk
-                ],
-            )
-            labelled += len(chunk)
-        labels.drop(connection)
-    predictions.drop(connection)
-    logger.info(
-        "prediction log: its rows per record were moved to rows per request",
-        extra={
-            "records": moved,
-            "feedback": labelled,
-            "dropped": dropped,
-            "seconds": round(time.monotonic() - started, 3),
-        },
-    )
-
-
-def _add_request_row(rows: list[dict[str, Any]], prefix: str | None, records: list[Any]) -> int:
-    """Add the row of the request whose records are ``records``; how many were dropped
-    instead (all of them, if their indices are not 0 to n - 1: the arrays would misplace
-    them)."""
-    if prefix is None or not records:
-        return 0
-    by_index = sorted((int(record.id[PREFIX_LENGTH + 1 :]), record) for record in records)
-    if [index for index, _ in by_index] != list(range(len(by_index))):
-        return len(records)
-    indexed = [record for _, record in by_index]
-    first = indexed[0]
-    rows.append(
-        {
-            "id": prefix,
-            "created_at": first.created_at,
-            "model_name": first.model_name,
-            "model_version": first.model_version,
-            "request_id": first.request_id,
-            "records": len(indexed),
-            "inputs": [record.inputs for record in indexed],
-            "outputs": [record.output for record in indexed],
-            "latency_ms": first.latency_ms,
-        }
-    )
-    return 0
-
-
-def _insert_moved(connection: Connection, rows: list[dict[str, Any]]) -> int:
-    """Insert ``rows`` and empty the list; how many records they held."""
-    if not rows:
-        return 0
-    connection.execute(insert(requests), rows)
-    count = _records(rows)
-    rows.clear()
-    return count

@@ -23,7 +23,7 @@ from marshmallow import ValidationError
 
 from ..model.predict import predict
 from ..model.schemas import PredictRequestSchema
-from ..monitoring.prediction_log import new_id_prefix
+from ..monitoring.prediction_ids import new_id_prefix
 from ..store.registry import LoadedVersion
 from . import json_text
 from .deadlines import Deadline
