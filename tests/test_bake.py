@@ -132,11 +132,13 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
                 "service/fast_path.py",
                 "service/inference.py",
                 "service/feature_values.py",
+                "service/fields.py",
                 "service/json_text.py",
                 "service/logs.py",
                 "service/openapi.py",
                 "service/operations.py",
                 "service/records.py",
+                "service/schemas.py",
                 "service/serving.py",
                 "service/services.py",
                 "store/__init__.py",
@@ -240,7 +242,7 @@ def test_features_become_the_request_schema(baked: tuple[Combo, Path]) -> None:
     combo, project = baked
     types = feature_types(combo.context.get("features", IRIS))
     schemas = next(project.glob("src/*/model/schemas.py")).read_text(encoding="utf-8")
-    fields = re.findall(r"^    (\w+) = (\w+)\(required=True\)$", schemas, re.MULTILINE)
+    fields = re.findall(r"^    (\w+) = fields\.(\w+)\(required=True\)$", schemas, re.MULTILINE)
     assert fields == [(name, FIELD_CLASSES[kind]) for name, kind in types.items()]
     features = next(project.glob("src/*/model/features.py")).read_text(encoding="utf-8")
     assert re.findall(r'^    "(\w+)": "(\w+)",$', features, re.MULTILINE) == list(types.items())

@@ -11,16 +11,14 @@ from hypothesis import strategies as st
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from {{ cookiecutter.package_name }}.model.features import FEATURE_TYPES, FEATURES
-from {{ cookiecutter.package_name }}.model.schemas import (
-    InstanceSchema,
-    JSONNumber,
-    PredictRequestSchema,
-)
+from {{ cookiecutter.package_name }}.model.schemas import InstanceSchema
 from {{ cookiecutter.package_name }}.service.fast_path import BatchLoader, record_checks
 from {{ cookiecutter.package_name }}.service.feature_values import (
     MAX_MAGNITUDE,
     MAX_WHOLE_MAGNITUDE,
 )
+from {{ cookiecutter.package_name }}.service.fields import JSONNumber
+from {{ cookiecutter.package_name }}.service.schemas import PredictRequestSchema
 
 SCHEMA = PredictRequestSchema(max_batch_size=20)
 LOADER = BatchLoader(SCHEMA)

@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 from flask.testing import FlaskClient
 
-from {{ cookiecutter.package_name }}.model.schemas import ModelInfoSchema
+from {{ cookiecutter.package_name }}.service.schemas import ModelInfoSchema
 from {{ cookiecutter.package_name }}.service.services import services
 from {{ cookiecutter.package_name }}.store import serializer
 from {{ cookiecutter.package_name }}.store.registration import train_example

@@ -7,7 +7,7 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from {{ cookiecutter.package_name }}.model.features import NUMERIC
-from {{ cookiecutter.package_name }}.model.schemas import PredictResponseSchema
+from {{ cookiecutter.package_name }}.service.schemas import PredictResponseSchema
 
 
 def test_ids_are_unique_and_the_answer_names_model_and_request(

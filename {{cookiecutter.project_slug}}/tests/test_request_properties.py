@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from {{ cookiecutter.package_name }}.model.features import FEATURE_TYPES, FEATURES
-from {{ cookiecutter.package_name }}.model.schemas import PredictRequestSchema
 from {{ cookiecutter.package_name }}.service.feature_values import (
     MAX_CATEGORY_LENGTH,
     MAX_MAGNITUDE,
 )
+from {{ cookiecutter.package_name }}.service.schemas import PredictRequestSchema
 from {{ cookiecutter.package_name }}.store.registry import ModelStore
 
 #: An error answer is at most this large, whatever the body (50 problems and a message).

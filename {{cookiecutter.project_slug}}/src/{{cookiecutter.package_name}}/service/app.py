@@ -8,7 +8,6 @@ from typing import Any
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
-from ..model.schemas import FeedbackRequestSchema
 from ..monitoring import http_metrics
 from ..monitoring.monitor import open_monitor
 from ..server.turns import turns
@@ -16,6 +15,7 @@ from . import {{ "auth, " if cookiecutter.auth == "api_key" }}errors, logs, serv
 from .api import docs, feedback, health, model_info, monitoring_report, predictions
 from .config import Settings
 from .inference import Inference
+from .schemas import FeedbackRequestSchema
 from .services import Services
 
 

@@ -19,16 +19,9 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, missing
 
-from ..model.schemas import (
-    BatchRequestSchema,
-    CategoryValue,
-    CheckedList,
-    JSONBoolean,
-    JSONNumber,
-    RecordSchema,
-    WholeNumber,
-)
 from .feature_values import MAX_CATEGORY_LENGTH, MAX_MAGNITUDE, MAX_WHOLE_MAGNITUDE
+from .fields import CategoryValue, CheckedList, JSONBoolean, JSONNumber, RecordSchema, WholeNumber
+from .schemas import BatchRequestSchema
 
 #: Sentinel: the value is not certainly valid (marshmallow decides).
 UNSURE = object()

@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 from marshmallow import ValidationError
 
 from ..model.predict import predict
-from ..model.schemas import PredictRequestSchema
 from ..monitoring.prediction_ids import new_id_prefix
 from ..store.registry import LoadedVersion
 from . import json_text
 from .deadlines import Deadline
 from .fast_path import BatchLoader
+from .schemas import PredictRequestSchema
 
 if TYPE_CHECKING:  # the monitor follows the served model, which warms up through score()
     from ..monitoring.monitor import Monitor

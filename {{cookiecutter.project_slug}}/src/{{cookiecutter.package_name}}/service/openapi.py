@@ -17,8 +17,9 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 from werkzeug.routing import Rule
 
-from ..model.schemas import BatchRequestSchema, ErrorSchema, JSONBoolean, WholeNumber
+from .fields import JSONBoolean, WholeNumber
 from .operations import OPERATIONS, Operation
+from .schemas import BatchRequestSchema, ErrorSchema
 
 TITLE = {{ cookiecutter.project_name | py_string }}
 DISTRIBUTION = "{{ cookiecutter.project_slug }}"

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, current_app
 
 if TYPE_CHECKING:  # these modules reach the services through this one
-    from ..model.schemas import FeedbackRequestSchema
     from ..monitoring.monitor import Monitor
     from ..monitoring.prediction_log import PredictionLog
     from .config import Settings
     from .inference import Inference
+    from .schemas import FeedbackRequestSchema
     from .serving import ModelHolder
 
 #: The key of the services in ``app.extensions``.

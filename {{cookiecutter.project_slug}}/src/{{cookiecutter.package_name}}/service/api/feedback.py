@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, g
 
-from ...model.schemas import FeedbackRequestSchema, FeedbackResponseSchema
 from ...monitoring.evaluation import outcome_problem
 from ...monitoring.http_metrics import FEEDBACK_ITEMS
 from ...monitoring.prediction_log import UNAVAILABLE_MESSAGE, PredictionLogUnavailableError
 from ..errors import ApiError
 from ..operations import operation
+from ..schemas import FeedbackRequestSchema, FeedbackResponseSchema
 from ..services import services
 from .bodies import json_body
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from ...model.schemas import StatusSchema
 from ..operations import operation
+from ..schemas import StatusSchema
 from ..services import services
 
 bp = Blueprint("health", __name__)

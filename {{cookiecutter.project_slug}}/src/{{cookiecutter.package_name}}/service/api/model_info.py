@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from ...model.schemas import ModelInfoSchema
 from ..operations import operation
+from ..schemas import ModelInfoSchema
 from ..services import services
 
 bp = Blueprint("model_info", __name__)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from ...model.schemas import MonitoringReportSchema
 from ...monitoring.prediction_log import UNAVAILABLE_MESSAGE, PredictionLogUnavailableError
 from ..errors import ApiError
 from ..operations import operation
+from ..schemas import MonitoringReportSchema
 from ..services import services
 
 bp = Blueprint("monitoring_report", __name__)

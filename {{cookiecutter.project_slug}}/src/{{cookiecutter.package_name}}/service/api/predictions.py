@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, g
 
-from ...model.schemas import PredictRequestSchema, PredictResponseSchema
 from .. import json_text
 from ..deadlines import DeadlineExceededError
 from ..errors import ApiError
 from ..inference import UnscorableRecordsError
 from ..operations import operation
+from ..schemas import PredictRequestSchema, PredictResponseSchema
 from ..services import services
 from .bodies import json_body
 
