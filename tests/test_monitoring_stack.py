@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 
 IRIS = Path(__file__).resolve().parent.parent / (
     "{{cookiecutter.project_slug}}/_variants/example_inputs/iris/src/"
-    "{{cookiecutter.package_name}}/data/iris.csv"
+    "{{cookiecutter.package_name}}/model/data/iris.csv"
 )
 SHIFTED = "sepal_length"
 # A comparison at the top of an alert expression: "A > 0.2", "A < on (x) B - 0.1".
