@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/lock.py                   every framework
     .venv/bin/python scripts/lock.py pytorch           one
-    .venv/bin/python scripts/lock.py --make TORCH_FIND_LINKS=/opt/wheels   (a local CPU torch)
+    .venv/bin/python scripts/lock.py --make TORCH_FIND_LINKS=DIR   (DIR: a local copy of the CPU torch wheel)
 
 Each framework's input lists are the bake's requirements.in (the service's direct
 dependencies and the framework's fragment) and requirements-dev.in. The script bakes the
