@@ -41,9 +41,8 @@ def lock(framework: str, make_variables: list[str]) -> None:
                 str(ROOT), no_input=True, output_dir=work, extra_context={"framework": framework}
             )
         )
-        for name in LOCKS:
-            (project / name).unlink(missing_ok=True)  # resolved afresh, not within old pins
-        (project / "requirements.txt").touch()  # the dev lock's constraint, written first
+        # The bake holds the current locks: uv keeps their pins where the inputs allow, as
+        # it does in a user's project, so a changed input moves only what it must.
         subprocess.run(["make", "lock", f"UV={UV}", *make_variables], cwd=project, check=True)
         for name in LOCKS:
             shutil.copyfile(project / name, VARIANTS / framework / name)
