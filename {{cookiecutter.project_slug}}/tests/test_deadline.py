@@ -45,7 +45,13 @@ def test_a_slow_prediction_is_a_504_after_predict_timeout(
 ) -> None:
     client = make_app(PREDICT_TIMEOUT="0.3").test_client()  # loaded and warmed up: fast
     release = slow_model()
-    labels = {"endpoint": "/v1/predict", "method": "POST", "status": "504", "model_version": "1"}
+    labels = {
+        "endpoint": "/v1/predict",
+        "method": "POST",
+        "status": "504",
+        "model_version": "1",
+        "protocol": "native",
+    }
     before = REGISTRY.get_sample_value("http_requests_total", labels) or 0
     started = time.monotonic()
     response = client.post("/v1/predict", json={"instances": [instance]})

@@ -54,8 +54,20 @@ def test_requests_are_counted_by_route_status_and_version(
     make_app: Callable[..., Flask], records: list[dict[str, Any]]
 ) -> None:
     client = make_app().test_client()
-    ok = {"endpoint": "/v1/predict", "method": "POST", "status": "200", "model_version": "1"}
-    missing = {"endpoint": "unmatched", "method": "GET", "status": "404", "model_version": ""}
+    ok = {
+        "endpoint": "/v1/predict",
+        "method": "POST",
+        "status": "200",
+        "model_version": "1",
+        "protocol": "native",
+    }
+    missing = {
+        "endpoint": "unmatched",
+        "method": "GET",
+        "status": "404",
+        "model_version": "",
+        "protocol": "native",
+    }
     requests = count("http_requests_total", **ok)
     latency = count("http_request_duration_seconds_count", endpoint="/v1/predict")
     batches = count("prediction_batch_size_sum")
@@ -69,7 +81,13 @@ def test_requests_are_counted_by_route_status_and_version(
 
 
 def test_a_made_up_method_is_counted_as_other(client: Flask) -> None:
-    other = {"endpoint": "unmatched", "method": "other", "status": "405", "model_version": ""}
+    other = {
+        "endpoint": "unmatched",
+        "method": "other",
+        "status": "405",
+        "model_version": "",
+        "protocol": "native",
+    }
     before = count("http_requests_total", **other)
     for index in range(300):
         assert client.open("/v1/predict", method=f"M{index}").status_code == 405
@@ -93,7 +111,13 @@ def test_request_metrics_off_counts_nothing_per_request(
     make_app: Callable[..., Flask], records: list[dict[str, Any]]
 ) -> None:
     client = make_app(REQUEST_METRICS="false", PREDICTION_LOG="false").test_client()
-    labels = {"endpoint": "/v1/predict", "method": "POST", "status": "200", "model_version": "1"}
+    labels = {
+        "endpoint": "/v1/predict",
+        "method": "POST",
+        "status": "200",
+        "model_version": "1",
+        "protocol": "native",
+    }
     before = count("http_requests_total", **labels)
     assert client.post("/v1/predict", json={"instances": records}).status_code == 200
     assert count("http_requests_total", **labels) == before

@@ -29,7 +29,7 @@ from prometheus_client import (
     multiprocess,
 )
 
-from ..service import logs
+from ..service import dialects, logs
 from ..service.operations import operation
 
 #: Latency buckets for a model answering in milliseconds, with room for slow outliers.
@@ -39,8 +39,9 @@ BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000)
 # Traffic.
 REQUESTS = Counter(
     "http_requests",
-    "Requests answered, by endpoint (its route), method, status and model version.",
-    ["endpoint", "method", "status", "model_version"],
+    "Requests answered, by endpoint (its route), method, status, model version and protocol "
+    "(native, oip, kserve_v1, sagemaker or vertex).",
+    ["endpoint", "method", "status", "model_version", "protocol"],
 )
 LATENCY = Histogram(
     "http_request_duration_seconds",
@@ -216,7 +217,8 @@ def _request_answered(response: Response) -> Response:
     endpoint = request.url_rule.rule if request.url_rule else "unmatched"
     method = request.method if request.method in COUNTED_METHODS else "other"
     version = logs.model_version_var.get() or ""
-    REQUESTS.labels(endpoint, method, str(response.status_code), version).inc()
+    protocol = dialects.current().name
+    REQUESTS.labels(endpoint, method, str(response.status_code), version, protocol).inc()
     LATENCY.labels(endpoint).observe(time.perf_counter() - g.started)
     return response
 

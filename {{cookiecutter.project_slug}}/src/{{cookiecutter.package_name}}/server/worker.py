@@ -18,7 +18,8 @@ a client that does not read it gets REQUEST_READ_TIMEOUT to do so, and holds onl
 bytes meanwhile, never a thread.
 
 The answers this worker or gunicorn's parser give without the app (400, 408, 413, 414, 431)
-have the API's JSON error shape too, and are counted in ``http_requests_refused_total``.
+have the API's JSON error shape too (on a standard protocol's path, the worker's own answers
+have that protocol's), and are counted in ``http_requests_refused_total``.
 """
 
 from __future__ import annotations
@@ -35,11 +36,13 @@ import uuid
 from functools import partial
 from typing import Any
 
+from flask import Flask
 from gunicorn import util
 from gunicorn.workers import gthread
 
 from ..monitoring.http_metrics import REQUESTS_REFUSED
 from ..service.config import ServerSettings, Settings
+from ..service.dialects import EXTENSION, NATIVE, Dialect
 from ..service.errors import echoed, too_large_message
 from .balance import LOOK_EVERY_SECONDS, Share
 
@@ -174,12 +177,15 @@ class RequestReader:
         return Framing.MALFORMED if too_long else Framing.INCOMPLETE
 
 
-def refusal(status: int, reason: str, code: str, message: str) -> bytes:
-    """A whole HTTP response in the API's error shape, closing the connection."""
+def refusal(status: int, reason: str, code: str, message: str, dialect: Dialect = NATIVE) -> bytes:
+    """A whole HTTP response in the API's error shape (or the request's protocol's), closing
+    the connection."""
     request_id = uuid.uuid4().hex
-    body = json.dumps(
-        {"error": {"code": code, "message": message}, "request_id": request_id}
-    ).encode()
+    if dialect.error_body is None:
+        error = {"error": {"code": code, "message": message}, "request_id": request_id}
+    else:
+        error = dialect.error_body(status, code, message, None)
+    body = json.dumps(error).encode()
     head = (
         f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
@@ -427,9 +433,24 @@ class BufferingWorker(gthread.ThreadWorker):
         self._stop_reading(conn)
         REQUESTS_REFUSED.labels(str(status)).inc()
         self.log.info("refused a request before the app: %s %s", status, text)
-        _send_quietly(conn.sock, refusal(status, reason, code, text))
+        _send_quietly(conn.sock, refusal(status, reason, code, text, self._dialect(conn)))
         self.nr_conns -= 1
         self.linger(conn)
+
+    def _dialect(self, conn: _Connection) -> Dialect:
+        """The dialect of the request being refused, by the path in its request line: a
+        tritonclient sent a 413 must read an error it can print."""
+        app = getattr(self, "wsgi", None)
+        registered = app.extensions.get(EXTENSION) if isinstance(app, Flask) else None
+        if registered is None or conn.reader is None:
+            return NATIVE
+        line = bytes(conn.reader.data[: self.cfg.limit_request_line + 2]).split(b"\r\n", 1)[0]
+        parts = line.split(b" ")
+        if len(parts) < 2:
+            return NATIVE
+        path = parts[1].split(b"?", 1)[0].decode("latin-1")
+        found: Dialect = registered.of_request(None, path)
+        return found
 
     def _drop(self, conn: _Connection) -> None:
         self.nr_conns -= 1

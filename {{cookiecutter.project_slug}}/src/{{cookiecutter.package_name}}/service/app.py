@@ -12,6 +12,7 @@ from ..monitoring import http_metrics
 from ..monitoring.monitor import open_monitor
 from ..server.turns import turns
 from . import {{ "auth, " if cookiecutter.auth == "api_key" }}errors, logs, serving
+from .adapters import invocations, kserve_v1, oip, vertex
 from .api import docs, feedback, health, model_info, monitoring_report, predictions
 from .config import Settings
 from .inference import Inference
@@ -69,6 +70,11 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         docs.bp,
     ):
         app.register_blueprint(blueprint)
+    # The standard protocols, beside the native API, over the same inference path.
+    oip.init_app(app)
+    kserve_v1.init_app(app)
+    invocations.init_app(app)
+    vertex.init_app(app, settings)
     # Counted, so that background threads take their turns between requests.
     app.wsgi_app = turns.wrap(app.wsgi_app)  # type: ignore[method-assign]
     return app

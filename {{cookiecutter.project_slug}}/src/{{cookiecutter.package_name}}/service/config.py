@@ -5,6 +5,7 @@ A bad value stops start-up with one line naming the variable, never a traceback.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
@@ -29,15 +30,38 @@ NAME = validate.Regexp(
 )
 
 
+#: Where SageMaker unpacks a model's model.tar.gz (read-only) before it starts the container.
+SAGEMAKER_MODEL_DIR = "/opt/ml/model"
+#: A route Vertex AI names (AIP_HEALTH_ROUTE, AIP_PREDICT_ROUTE): a plain absolute URL path.
+ROUTE = validate.Regexp(
+    r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]{0,500}$",
+    error="Give an absolute URL path, such as /v1/endpoints/1/deployedModels/2:predict.",
+)
+
+
 def default_model_store() -> str:
     """``models/`` in the project when this package runs from its source tree (``make
-    install`` installs it so), wherever the command or the notebook runs; else ``models/`` in
-    the working directory (an installed wheel, a container: set MODEL_STORE there)."""
+    install`` installs it so), wherever the command or the notebook runs; else SageMaker's
+    model directory, where it exists (SageMaker unpacks a tarball of the store there); else
+    ``models/`` in the working directory (an installed wheel; the image's is ``/models``)."""
     package = Path(__file__).resolve().parents[1]  # src/<package>/service/config.py
     project = package.parent.parent
     if package.parent.name == "src" and (project / "pyproject.toml").is_file():
         return str(project / "models")
+    if Path(SAGEMAKER_MODEL_DIR).is_dir():
+        return SAGEMAKER_MODEL_DIR
     return "models"
+
+
+def default_database_url(store: Path) -> str:
+    """The prediction log's SQLite file: in the model store, one log per store, so instances
+    on one machine never share it; in the temp directory if the store is read-only (an image
+    with the store inside, SageMaker's model directory), still one per store."""
+    existing = next(path for path in (store, *store.parents) if path.exists())
+    if os.access(existing, os.W_OK):
+        return f"sqlite:///{store / PREDICTION_LOG_FILE}"
+    digest = hashlib.sha256(str(store).encode()).hexdigest()[:12]
+    return f"sqlite:///{Path(tempfile.gettempdir()) / f'{SERVICE_NAME}-{digest}-{PREDICTION_LOG_FILE}'}"
 
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
@@ -129,6 +153,12 @@ class _AppEnvironment(_EnvironmentSchema):
         data_key="DRIFT_MIN_RECORDS", load_default=100, validate=validate.Range(min=1)
     )
     accuracy_window = Duration(data_key="ACCURACY_WINDOW", load_default=timedelta(hours=24))
+    vertex_health_route = fields.String(
+        data_key="AIP_HEALTH_ROUTE", load_default=None, validate=ROUTE
+    )
+    vertex_predict_route = fields.String(
+        data_key="AIP_PREDICT_ROUTE", load_default=None, validate=ROUTE
+    )
 {%- if cookiecutter.auth == "api_key" %}
     api_keys = fields.String(data_key="API_KEYS", load_default="")
     api_keys_file = fields.String(data_key="API_KEYS_FILE", load_default=None)
@@ -139,13 +169,21 @@ class _AppEnvironment(_EnvironmentSchema):
 class _ServerEnvironment(_EnvironmentSchema):
     host = fields.String(data_key="HOST", load_default="127.0.0.1")
     port = fields.Integer(data_key="PORT", load_default=8000, validate=validate.Range(1, 65535))
+    # The ports managed platforms give the container: they win over PORT (the image sets one).
+    sagemaker_port = fields.Integer(
+        data_key="SAGEMAKER_BIND_TO_PORT", load_default=None, validate=validate.Range(1, 65535)
+    )
+    vertex_port = fields.Integer(
+        data_key="AIP_HTTP_PORT", load_default=None, validate=validate.Range(1, 65535)
+    )
     web_concurrency = fields.Integer(
         data_key="WEB_CONCURRENCY", load_default=2, validate=validate.Range(min=1)
     )
     threads = fields.Integer(data_key="THREADS", load_default=1, validate=validate.Range(min=1))
     timeout = fields.Integer(data_key="TIMEOUT", load_default=30, validate=validate.Range(min=1))
+    # Below 30 s: SageMaker (and Kubernetes' default grace period) kill 30 s after SIGTERM.
     graceful_timeout = fields.Integer(
-        data_key="GRACEFUL_TIMEOUT", load_default=30, validate=validate.Range(min=1)
+        data_key="GRACEFUL_TIMEOUT", load_default=25, validate=validate.Range(min=1)
     )
     keepalive = fields.Integer(data_key="KEEPALIVE", load_default=5, validate=validate.Range(min=0))
     request_read_timeout = fields.Float(
@@ -207,6 +245,10 @@ class Settings:
     #: Fewer records than this in the window give no drift score: it would be noise.
     drift_min_records: int
     accuracy_window: timedelta
+    #: Vertex AI's routes for health and predictions (AIP_HEALTH_ROUTE, AIP_PREDICT_ROUTE),
+    #: served beside the others; None where Vertex AI names none.
+    vertex_health_route: str | None
+    vertex_predict_route: str | None
 {%- if cookiecutter.auth == "api_key" %}
     #: Accepted API keys, comma-separated (API_KEYS), and a file of more, one per line.
     api_keys: str
@@ -222,8 +264,7 @@ class Settings:
         # Absolute, so that every message names the store wherever it was read from.
         values["model_store"] = Path(values["model_store"]).absolute()
         if not values["database_url"]:
-            # Beside the models: one log per store, so instances on one machine never share it.
-            values["database_url"] = f"sqlite:///{values['model_store'] / PREDICTION_LOG_FILE}"
+            values["database_url"] = default_database_url(values["model_store"])
 {%- if cookiecutter.auth == "api_key" %}
         values["api_keys_file"] = Path(values["api_keys_file"]) if values["api_keys_file"] else None
 {%- endif %}
@@ -235,6 +276,7 @@ class ServerSettings:
     """What gunicorn needs; read by gunicorn_conf.py and the ``serve`` command."""
 
     host: str
+    #: PORT, unless a platform names another: SAGEMAKER_BIND_TO_PORT, then AIP_HTTP_PORT.
     port: int
     web_concurrency: int
     threads: int
@@ -250,6 +292,9 @@ class ServerSettings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
         """Read the settings from ``environ`` (default: the process environment)."""
         values = _load(_ServerEnvironment(), environ)
+        # SageMaker's port (an inference pipeline's container), then Vertex AI's, then PORT.
+        sagemaker_port, vertex_port = values.pop("sagemaker_port"), values.pop("vertex_port")
+        values["port"] = sagemaker_port or vertex_port or values["port"]
         # Keyed by port: instances on one machine never share a control socket.
         default_runtime = Path(tempfile.gettempdir()) / f"{SERVICE_NAME}-{values['port']}"
         values["runtime_dir"] = Path(values["runtime_dir"] or default_runtime)

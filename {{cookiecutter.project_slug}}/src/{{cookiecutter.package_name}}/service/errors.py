@@ -5,6 +5,9 @@
 
 ``fields`` appears only when input was wrong; it maps a dotted path such as
 ``instances.3.sepal_length`` to the problems found there.
+
+The standard protocols' routes answer in their own error bodies instead (``dialects.py``):
+the same status, code and message, worded as their clients expect.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
+
+from . import dialects
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +117,21 @@ def _capped(fields: dict[str, list[str]]) -> dict[str, list[str]]:
     return dict(list(fields.items())[:MAX_REPORTED_FIELDS])
 
 
-def _json_response(status: int, body: dict, headers: Any = None) -> Response:
+def _respond(
+    status: int,
+    code: str,
+    message: str,
+    fields: Mapping[str, list[str]] | None = None,
+    headers: Any = None,
+) -> Response:
+    """The error as the request's dialect words it: the envelope, or a protocol's body."""
+    dialect = dialects.current()
+    if dialect.error_body is None:
+        body = error_body(code, message, fields)
+    else:
+        if status == 422:
+            status = dialect.invalid_input_status
+        body = dialect.error_body(status, code, message, fields)
     response = jsonify(body)
     response.status_code = status
     if headers:
@@ -121,14 +140,13 @@ def _json_response(status: int, body: dict, headers: Any = None) -> Response:
 
 
 def _handle_api_error(error: ApiError) -> Response:
-    body = error_body(error.code, error.message, error.fields)
-    return _json_response(error.status, body, list((error.headers or {}).items()))
+    headers = list((error.headers or {}).items())
+    return _respond(error.status, error.code, error.message, error.fields, headers)
 
 
 def _handle_validation_error(error: ValidationError) -> Response:
     fields = flatten_messages(error.messages)
-    body = error_body("validation_error", _summary(fields), _capped(fields))
-    return _json_response(422, body)
+    return _respond(422, "validation_error", _summary(fields), _capped(fields))
 
 
 def _http_message(error: HTTPException) -> str:
@@ -166,14 +184,14 @@ def _handle_http_error(error: HTTPException) -> Response:
     code = HTTP_ERROR_CODES.get(status, error.name.lower().replace(" ", "_"))
     # Keep headers such as Allow (405); the body becomes ours.
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
-    return _json_response(status, error_body(code, _http_message(error)), headers)
+    return _respond(status, code, _http_message(error), headers=headers)
 
 
 def _handle_unexpected(error: Exception) -> Response:
     # The traceback goes to the log only; the client gets the request id to quote.
     logger.exception("unhandled error", extra={"path": request.path})
     message = "Internal error; the service logged it under this request id."
-    return _json_response(500, error_body("internal_error", message))
+    return _respond(500, "internal_error", message)
 
 
 def init_app(app: Flask) -> None:

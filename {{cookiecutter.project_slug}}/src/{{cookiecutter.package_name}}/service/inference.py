@@ -113,6 +113,8 @@ class Prediction:
 
     loaded: LoadedVersion
     predictions: list[dict[str, Any]]
+    #: The ids' common prefix: record ``i``'s id is ``<id_prefix>-<i>``.
+    id_prefix: str
 
 
 class Inference:
@@ -164,4 +166,4 @@ class Inference:
             request_id=request_id,
             latency_ms=(time.perf_counter() - started) * 1000,
         )
-        return Prediction(loaded, predictions)
+        return Prediction(loaded, predictions, prefix)

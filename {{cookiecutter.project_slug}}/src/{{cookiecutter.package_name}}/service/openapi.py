@@ -38,7 +38,8 @@ _ERRORS = {
 _PATH_VARIABLE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 
-def _version() -> str:
+def service_version() -> str:
+    """The version of the installed distribution: the API's, and the server's in /v2."""
     try:
         return version(DISTRIBUTION)
     except PackageNotFoundError:  # running from a source checkout
@@ -100,7 +101,7 @@ def build_spec(
     marshmallow = MarshmallowPlugin()
     spec = APISpec(
         title=TITLE,
-        version=_version(),
+        version=service_version(),
         openapi_version="3.0.3",
         plugins=[marshmallow],
         info={"description": "Predictions from a versioned, integrity-checked model."},

@@ -7,9 +7,13 @@ API_KEYS (comma-separated) and of the file API_KEYS_FILE (one per line: a mounte
 Secret), read again when the file changes. Several keys at once make rotation safe: add the new
 one, move the clients over, remove the old one.
 
-Open without a key: ``/livez`` and ``/readyz``, for the probes, and ``/docs``, a page that
-holds no data (it asks for the key, then reads ``/openapi.json`` with it); ``/metrics`` too
-when METRICS_NEED_KEY=false. A missing or wrong key is a 401 in the error shape; no key is
+Open without a key: ``/livez`` and ``/readyz``, and the standard protocols' health routes
+(``/v2/health/live``, ``/v2/health/ready``, ``/v2/models/{name}/ready``, ``/``,
+``/v1/models/{name}``, ``/ping``, Vertex AI's health route), for the probes; ``/docs``, a page
+that holds no data (it asks for the key, then reads ``/openapi.json`` with it); ``/metrics`` too
+when METRICS_NEED_KEY=false. The protocols' clients send the key the same way (tritonclient's
+and KServe's ``headers=``); SageMaker passes neither header on, so a SageMaker endpoint is
+guarded by IAM and its bake should not need a key (auth=none). A missing or wrong key is a 401 in the error shape; no key is
 ever logged (the access log holds no header).
 """
 
@@ -25,6 +29,7 @@ from typing import Any
 
 from flask import Flask, request
 
+from . import dialects
 from .config import ConfigError, Settings
 from .errors import ApiError
 
@@ -119,8 +124,10 @@ def init_app(app: Flask, settings: Settings) -> None:
     keys = ApiKeys(settings.api_keys, settings.api_keys_file)
     open_paths = OPEN_PATHS | (set() if settings.metrics_need_key else {"/metrics"})
 
+    probes = dialects.of_app(app).probes  # filled in as the protocols' routes are added
+
     def require_key() -> None:
-        if request.path in open_paths:
+        if request.path in open_paths or request.endpoint in probes:
             return
         key = presented_key()
         if key is None:
