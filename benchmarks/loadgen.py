@@ -43,10 +43,19 @@ def need_wrk() -> None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
 
 
-def wrk(url: str, body_file: Path, *, connections: int, seconds: int) -> Load:
+def wrk(
+    url: str,
+    body_file: Path,
+    *,
+    connections: int,
+    seconds: int,
+    headers: dict[str, str] | None = None,
+) -> Load:
     """Closed-loop load: ``connections`` clients, each sending its next request when the last
     is answered, for ``seconds``. wrk runs on the last core when there are two or more (the
-    servers keep the others), one thread per connection so timed.lua can time each request."""
+    servers keep the others), one thread per connection so timed.lua can time each request.
+    The body file's bytes are posted as they are, with ``headers`` if given (in place of
+    Content-Type: application/json)."""
     command = [
         "wrk", f"-t{connections}", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s",
         "-s", str(TIMED_SCRIPT), url,
@@ -55,6 +64,10 @@ def wrk(url: str, body_file: Path, *, connections: int, seconds: int) -> Load:
     if cores > 1 and shutil.which("taskset"):
         command = ["taskset", "-c", str(cores - 1), *command]
     environment = {**os.environ, "BODY_FILE": str(body_file)}
+    environment.pop("BODY_HEADERS", None)
+    if headers is not None:
+        lines = [f"{name}: {value}\n" for name, value in headers.items()]
+        environment["BODY_HEADERS"] = "".join(lines)
     started = time.monotonic()
     completed = subprocess.run(
         command, capture_output=True, text=True, env=environment, timeout=seconds + 120

@@ -18,7 +18,17 @@ local function microseconds()
 end
 
 wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
+-- $BODY_HEADERS, when set, holds the request's headers, one "Name: value" a line (none if
+-- empty), in place of the default Content-Type: application/json. The body is sent byte for
+-- byte as the file holds it (binary bodies too).
+local body_headers = os.getenv("BODY_HEADERS")
+if body_headers == nil then
+  wrk.headers["Content-Type"] = "application/json"
+else
+  for name, value in body_headers:gmatch("([^:\n]+):%s*([^\n]*)") do
+    wrk.headers[name] = value
+  end
+end
 local body_file = assert(io.open(os.getenv("BODY_FILE"), "rb"))
 wrk.body = body_file:read("*a")
 body_file:close()
