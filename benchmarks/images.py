@@ -84,7 +84,7 @@ def main() -> None:
             shutil.chown(store, SERVICE_UID, SERVICE_UID)
             podman(
                 "run", "--rm", *podman.ulimits, "--volume", f"{store}:/models", tag,
-                project.name, "train-example", timeout=900,
+                "train-example", timeout=900,
             )  # fmt: skip
             first, _ = cold_start(podman, tag, store)
             second, pss = cold_start(podman, tag, store)

@@ -149,16 +149,23 @@ class Podman:
 
     @contextmanager
     def serving(
-        self, image: str, *options: str, container_port: int = 8000
+        self,
+        image: str,
+        *options: str,
+        container_port: int = 8080,
+        command: tuple[str, ...] = (),
+        ready_path: str = "/readyz",
     ) -> Iterator[tuple[str, int, float]]:
-        """A container of ``image`` published on a free loopback port, once /readyz answers 200:
-        (its name, the port, seconds from start to ready). Removed on exit."""
+        """A container of ``image`` (given ``command``, if any) published on a free loopback
+        port, once ``ready_path`` answers 200: (its name, the port, seconds from start to
+        ready). Removed on exit."""
         port = free_port()
         name = f"{image.rsplit('/', 1)[-1].replace(':', '-')}-{port}"
         started = time.monotonic()
         try:
-            self.start(image, name, *options, "--publish", f"127.0.0.1:{port}:{container_port}")
-            wait_for(port, "/readyz", 200, timeout=300)
+            publish = ("--publish", f"127.0.0.1:{port}:{container_port}")
+            self.start(image, name, *options, *publish, command=command)
+            wait_for(port, ready_path, 200, timeout=300)
             yield name, port, time.monotonic() - started
         finally:
             self.remove(name)

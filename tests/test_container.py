@@ -78,7 +78,7 @@ def service(podman: Podman, image: str, store: Path) -> Iterator[tuple[str, int]
     name = f"iris-classifier-test-{port}"
     podman.start(
         image, name, *HARDENED,
-        "--publish", f"127.0.0.1:{port}:8000",
+        "--publish", f"127.0.0.1:{port}:8080",
         "--volume", f"{store}:/models",
         "--env", f"GRACEFUL_TIMEOUT={GRACEFUL_TIMEOUT}",
     )  # fmt: skip
@@ -143,7 +143,8 @@ def test_runs_hardened_as_pid_1_and_reports_healthy(
     assert fields["CapEff"].strip() == "0" * 16
     assert fields["NoNewPrivs"].strip() == "1"
     command = podman("exec", name, "cat", "/proc/1/cmdline").split("\0")
-    assert command[1].endswith("/gunicorn"), command  # PID 1 is gunicorn, not a shell
+    # PID 1 is gunicorn (`serve` replaced itself with it), not a shell.
+    assert command[1:3] == ["-m", "gunicorn"], command
     refused = podman.attempt("exec", name, "touch", "/opt/venv/written")
     assert refused.returncode != 0
     assert "Read-only file system" in refused.stderr
@@ -159,7 +160,7 @@ def test_a_version_registered_from_another_container_is_served_then_rolled_back(
     name, port = service
     podman(
         "run", "--rm", *podman.ulimits, "--volume", f"{store}:/models", image,
-        "iris-classifier", "train-example", "--notes", "from another container",
+        "train-example", "--notes", "from another container",
         timeout=300,
     )  # fmt: skip
     assert _served_version(port, "2")
@@ -262,3 +263,51 @@ def test_immutable_image_serves_the_store_copied_in(
             assert "prediction-log.sqlite3" in podman("exec", name, "ls", "/tmp")
     finally:
         podman.attempt("rmi", "--force", tag)
+
+
+def test_runs_as_sagemaker_runs_it(
+    podman: Podman, image: str, install: Callable[[Combo], Installed], tmp_path: Path
+) -> None:
+    """`docker run IMAGE serve` with nothing set, model.tar.gz (from `models pack`) unpacked
+    read-only into /opt/ml/model: /ping, /invocations in MLflow's JSON and in CSV, answers equal
+    to /v1/predict's, the prediction log in /tmp, feedback on the ids, and a stop well inside
+    the 30 s SageMaker waits before its SIGKILL."""
+    installed = install(DEFAULT)
+    store = tmp_path / "store"
+    installed.cli(store, "train-example")
+    tarball = tmp_path / "model.tar.gz"
+    installed.cli(store, "models", "pack", str(tarball))
+    model_dir = tmp_path / "opt-ml-model"
+    model_dir.mkdir()
+    run(["tar", "-xzf", str(tarball), "-C", str(model_dir)])  # as SageMaker unpacks it
+    mount = ("--volume", f"{model_dir}:/opt/ml/model:ro")
+    with podman.serving(image, *HARDENED, *mount, command=("serve",), ready_path="/ping") as (
+        name,
+        port,
+        _,
+    ):
+        ping = request(port, "GET", "/ping")
+        assert (ping.status, ping.body) == (200, b"")
+        native = request(port, "POST", "/v1/predict", {"instances": [INSTANCE]}).json()
+        label = native["predictions"][0]["label"]
+        columns = list(INSTANCE)
+        split = {"dataframe_split": {"columns": columns, "data": [list(INSTANCE.values())]}}
+        answer = request(port, "POST", "/invocations", split)
+        assert answer.status == 200, answer.body
+        assert answer.json() == {"predictions": [label]}
+        csv = ",".join(str(value) for value in INSTANCE.values()) + "\n"
+        answer = request(port, "POST", "/invocations", csv, {"Content-Type": "text/csv"})
+        assert answer.json() == {"predictions": [label]}
+        prefix = answer.headers["x-prediction-id-prefix"]
+        assert answer.headers["x-amzn-sagemaker-custom-attributes"] == (
+            f"prediction_id_prefix={prefix}"
+        )
+        feedback = {"feedback": [{"id": f"{prefix}-0", "actual": label}]}
+        stored = request(port, "POST", "/v1/feedback", feedback)
+        assert stored.json()["stored"] == 1, stored.body
+        assert "prediction-log.sqlite3" in podman("exec", name, "ls", "/tmp")
+        assert podman("exec", name, "ls", "/opt/ml/model").split() == ["iris-classifier"]
+        started = time.monotonic()
+        podman("stop", "--time", "30", name)
+        assert time.monotonic() - started < 30
+        assert podman.state(name)["ExitCode"] == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import tarfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,35 @@ def test_verify_reports_a_tampered_version(
     code, output = invoke(runner, "models", "verify", "1")
     assert code == 1
     assert f"FAILED version 1 failed verification: {name}" in output
+
+
+def test_pack_gives_a_tarball_the_service_serves_from_read_only_files(
+    runner: CliRunner, store: ModelStore, tmp_path: Path
+) -> None:
+    """What SageMaker does with model.tar.gz: unpack it, read-only, and serve from it."""
+    output = tmp_path / "model.tar.gz"
+    code, said = invoke(runner, "models", "pack", str(output))
+    assert code == 0, said
+    with tarfile.open(output) as archive:
+        members = archive.getmembers()
+        archive.extractall(tmp_path / "opt-ml-model", filter="data")
+    names = {member.name for member in members}
+    assert f"{store.name}/registry.json" in names
+    assert not [name for name in names if "prediction-log" in name or "/." in name]
+    assert {member.mode for member in members} == {0o755, 0o644}
+    assert {member.uid for member in members} == {0}
+    unpacked = ModelStore(tmp_path / "opt-ml-model", store.name)
+    assert unpacked.resolve("production") == 1
+    assert unpacked.load(1).version == 1  # every file matches its sha256
+
+
+def test_pack_refuses_a_tampered_version(
+    runner: CliRunner, artifact_file: Callable[[int], Path], tmp_path: Path
+) -> None:
+    artifact_file(1).write_bytes(b"tampered")
+    result = runner.invoke(main, ["models", "pack", str(tmp_path / "model.tar.gz")])
+    assert result.exit_code == 1
+    assert "failed verification" in result.output
 
 
 def test_register_a_notebook_model_with_reference_data(

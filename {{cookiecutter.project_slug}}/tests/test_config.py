@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -109,3 +110,39 @@ def test_runtime_dir_is_the_instance_s_own() -> None:
 def test_a_relative_store_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert Settings.from_env({"MODEL_STORE": "store"}).model_store == tmp_path / "store"
+
+
+@pytest.mark.parametrize(
+    ("environ", "port"),
+    [
+        ({"PORT": "8080"}, 8080),
+        ({"PORT": "8080", "AIP_HTTP_PORT": "8081"}, 8081),
+        ({"PORT": "8080", "AIP_HTTP_PORT": "8081", "SAGEMAKER_BIND_TO_PORT": "8082"}, 8082),
+    ],
+)
+def test_a_platform_s_port_wins_over_port(environ: dict[str, str], port: int) -> None:
+    """SageMaker's (an inference pipeline's) and Vertex AI's, over the image's own PORT."""
+    assert ServerSettings.from_env(environ).port == port
+
+
+def test_vertex_ai_routes() -> None:
+    route = "/v1/endpoints/123/deployedModels/456:predict"
+    settings = Settings.from_env({"AIP_PREDICT_ROUTE": route, "AIP_HEALTH_ROUTE": "/health"})
+    assert (settings.vertex_predict_route, settings.vertex_health_route) == (route, "/health")
+    assert Settings.from_env({}).vertex_predict_route is None
+    for bad in ("predict", "/a b", "/<name>"):
+        with pytest.raises(ConfigError, match=r"^AIP_PREDICT_ROUTE="):
+            Settings.from_env({"AIP_PREDICT_ROUTE": bad})
+
+
+def test_a_read_only_store_keeps_its_prediction_log_in_the_temp_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SageMaker's /opt/ml/model, an image with the store inside: one log per store still."""
+    store = tmp_path / "models"
+    store.mkdir()
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != store)
+    url = Settings.from_env({"MODEL_STORE": str(store)}).database_url
+    assert url.startswith(f"sqlite:///{tempfile.gettempdir()}/{SERVICE_NAME}-")
+    other = Settings.from_env({"MODEL_STORE": str(tmp_path)}).database_url
+    assert other == f"sqlite:///{tmp_path}/prediction-log.sqlite3"

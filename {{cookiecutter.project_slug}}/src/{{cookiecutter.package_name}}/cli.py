@@ -27,6 +27,7 @@ from .service.config import ConfigError, ServerSettings, Settings, format_durati
 from .service.errors import flatten_messages
 from .service.inference import Inference, UnscorableRecordsError
 from .service.records import RecordsError, read_instances, read_json_object
+from .store.packing import pack
 from .store.registration import register_artifact, train_example
 from .store.registry import ModelStore, StoreError
 
@@ -294,6 +295,21 @@ def verify_command(version: int | None) -> None:
             click.echo(f"ok     version {number}")
     if failed:
         raise click.ClickException(f"{failed} of {len(versions)} versions failed verification")
+
+
+@models.command("pack")
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+def pack_command(output: Path) -> None:
+    """Write the store as one tarball, OUTPUT (model.tar.gz, as SageMaker takes a model).
+
+    Every version is verified first; the tarball unpacked anywhere is a store the service
+    serves (SageMaker unpacks it into /opt/ml/model, where the service looks).
+    """
+    store = _store()
+    with _clean_errors():
+        versions = pack(store, output)
+    listed = ", ".join(map(str, versions))
+    click.echo(f"Packed {store.name} (versions {listed}; aliases {store.aliases()}) into {output}")
 
 
 @main.command()

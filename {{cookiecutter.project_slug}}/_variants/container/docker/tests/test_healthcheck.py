@@ -11,6 +11,7 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from {{ cookiecutter.package_name }} import healthcheck
+from {{ cookiecutter.package_name }}.service.config import ServerSettings
 
 
 @pytest.fixture
@@ -45,3 +46,22 @@ def test_unhealthy_when_nothing_listens(
     monkeypatch.setenv("PORT", str(port))
     assert healthcheck.main() == 1
     assert "did not answer" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {},
+        {"PORT": "9000"},
+        {"PORT": "8080", "AIP_HTTP_PORT": "8081"},
+        {"PORT": "8080", "AIP_HTTP_PORT": "8081", "SAGEMAKER_BIND_TO_PORT": "8082"},
+    ],
+)
+def test_checks_the_port_the_service_listens_on(environ: dict[str, str]) -> None:
+    """The check reads the port as the service does, without importing it."""
+    with pytest.MonkeyPatch.context() as patch:
+        for variable in ("PORT", "AIP_HTTP_PORT", "SAGEMAKER_BIND_TO_PORT"):
+            patch.delenv(variable, raising=False)
+        for variable, value in environ.items():
+            patch.setenv(variable, value)
+        assert healthcheck.port() == ServerSettings.from_env(environ).port

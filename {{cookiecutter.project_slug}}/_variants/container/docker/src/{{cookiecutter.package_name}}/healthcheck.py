@@ -24,8 +24,17 @@ def check(port: int, path: str = "/livez", timeout: float = 3.0) -> str | None:
         return f"{url} did not answer: {error}"
 
 
+def port() -> int:
+    """The service's port, chosen as ``ServerSettings`` chooses it (a platform's port, then
+    PORT), without importing the service: the check must stay cheap."""
+    for variable in ("SAGEMAKER_BIND_TO_PORT", "AIP_HTTP_PORT", "PORT"):
+        if os.environ.get(variable):
+            return int(os.environ[variable])
+    return 8000
+
+
 def main() -> int:
-    problem = check(int(os.environ.get("PORT", "8000")))
+    problem = check(port())
     if problem:
         print(problem, file=sys.stderr)
         return 1
