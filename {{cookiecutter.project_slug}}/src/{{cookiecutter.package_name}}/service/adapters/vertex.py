@@ -16,19 +16,23 @@ requests over 1.5 MB before they arrive: MAX_CONTENT_LENGTH=1572864 matches it. 
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask, Response, current_app
 
 from .. import dialects, json_text
 from ..api.bodies import json_body
-from ..config import ConfigError, Settings
+from ..config import Settings
 from ..scoring import predict_records
 from ..services import services
 from .tables import instances
 
+logger = logging.getLogger(__name__)
+
 DIALECT = dialects.Dialect("vertex", error_body=dialects.error_as_text, invalid_input_status=400)
 HEALTH_ENDPOINT = "vertex_health"
+PREDICT_ENDPOINT = "vertex_predict"
 
 
 def health() -> dict[str, Any]:
@@ -56,17 +60,20 @@ def _taken(app: Flask, route: str, method: str) -> bool:
 def init_app(app: Flask, settings: Settings) -> None:
     """Serve Vertex AI's routes when AIP_HEALTH_ROUTE and AIP_PREDICT_ROUTE name them.
 
-    A health route the service already has (``/readyz``, ``/ping``) is left to it; a predict
-    route the service already has would never reach this adapter, and stops start-up.
+    A route the service already has is left to it: a health route such as ``/v2/health/ready``
+    answers as Vertex AI needs, and so does a predict route such as KServe V1's
+    ``/v1/models/<name>:predict`` (``{"instances"}`` in, ``{"predictions"}`` out).
     """
     registered = dialects.of_app(app)
-    route = settings.vertex_predict_route
-    if route is not None:
-        if _taken(app, route, "POST"):
-            raise ConfigError(f"AIP_PREDICT_ROUTE={route!r} is a route of the service already")
-        app.add_url_rule(route, "vertex_predict", predict, methods=["POST"])
-        registered.register(DIALECT, paths=(route,))
-    route = settings.vertex_health_route
-    if route is not None and not _taken(app, route, "GET"):
-        app.add_url_rule(route, HEALTH_ENDPOINT, health, methods=["GET"])
-        registered.register(DIALECT, paths=(route,), probes=(HEALTH_ENDPOINT,))
+    for route, method, endpoint, view in (
+        (settings.vertex_predict_route, "POST", PREDICT_ENDPOINT, predict),
+        (settings.vertex_health_route, "GET", HEALTH_ENDPOINT, health),
+    ):
+        if route is None:
+            continue
+        if _taken(app, route, method):
+            logger.info("Vertex AI's route is one of the service's own", extra={"route": route})
+            continue
+        app.add_url_rule(route, endpoint, view, methods=[method])
+        probes = (endpoint,) if endpoint == HEALTH_ENDPOINT else ()
+        registered.register(DIALECT, paths=(route,), probes=probes)
