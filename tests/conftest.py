@@ -1,7 +1,10 @@
-"""Fixtures shared by the template's tests: bakes made once per session, and bake venvs."""
+"""Fixtures shared by the template's tests: bakes made once per session, bake venvs, and the
+venv of the standard protocols' clients."""
 
 from __future__ import annotations
 
+import hashlib
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -82,6 +85,24 @@ def start_server(
     yield start
     for server in started:
         server.stop()
+
+
+#: The standard protocols' clients and the kserve SDK, pinned: they bring gevent, httpx, grpcio,
+#: pandas and more, which the template's tools do not need.
+CLIENTS = bakery.TEMPLATE / "tests" / "protocol-clients.txt"
+
+
+@pytest.fixture(scope="session")
+def clients_python() -> Path:
+    """A venv with the protocols' clients at the pins of tests/protocol-clients.txt."""
+    digest = hashlib.sha256(CLIENTS.read_bytes()).hexdigest()[:16]
+    venv = bakery.VENV_CACHE / f"clients-{digest}"
+    if not (venv / ".complete").exists():
+        bakery.run([sys.executable, "-m", "venv", "--clear", str(venv)])
+        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+        bakery.run([*pip, "--disable-pip-version-check", "-r", str(CLIENTS)], timeout=900)
+        (venv / ".complete").touch()
+    return venv / "bin" / "python"
 
 
 @pytest.fixture(scope="session")

@@ -10,11 +10,9 @@ servers are stopped by their pid.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,30 +21,18 @@ from typing import Any
 
 import pytest
 
-from bakery import TEMPLATE, VENV_CACHE, run
+from bakery import TEMPLATE
 from combos import COMBOS, DEFAULT, IRIS, Combo
 from http_client import request, wait_for
 from served import Installed, Server, logged_ids
 
 pytestmark = pytest.mark.slow
 
-CLIENTS = TEMPLATE / "tests" / "protocol-clients.txt"
 CLIENT_SCRIPT = TEMPLATE / "tests" / "protocol_client.py"
 REGRESSION = next(combo for combo in COMBOS if combo.id == "sklearn-auto-regression-custom")
 VERTEX_PREDICT = "/v1/endpoints/1234/deployedModels/5678:predict"
 VERTEX_HEALTH = "/v1/endpoints/1234/deployedModels/5678"
-
-
-@pytest.fixture(scope="session")
-def clients_python() -> Path:
-    """A venv with the protocols' clients at the pins of tests/protocol-clients.txt."""
-    venv = VENV_CACHE / f"clients-{hashlib.sha256(CLIENTS.read_bytes()).hexdigest()[:16]}"
-    if not (venv / ".complete").exists():
-        run([sys.executable, "-m", "venv", "--clear", str(venv)])
-        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-        run([*pip, "--disable-pip-version-check", "-r", str(CLIENTS)], timeout=900)
-        (venv / ".complete").touch()
-    return venv / "bin" / "python"
+JSON_BODY = {"Content-Type": "application/json"}
 
 
 def feature_types(combo: Combo) -> dict[str, str]:
@@ -216,6 +202,19 @@ def test_vertex_routes_from_the_environment(served: Served) -> None:
     bad = request(port, "POST", VERTEX_PREDICT, {"instances": [{}]})
     assert bad.status == 400
     assert isinstance(bad.json()["error"], str)
+
+
+def test_a_body_the_worker_refuses_is_in_the_protocol_s_error_shape(served: Served) -> None:
+    """Over MAX_CONTENT_LENGTH, refused by the worker before the app: still an error that
+    tritonclient can print (its "error" is a string), and the native envelope elsewhere."""
+    oversize = b'{"inputs": [' + b" " * (1024 * 1024) + b"]}"
+    path = f"/v2/models/{served.installed.model_name}/infer"
+    answer = request(served.server.port, "POST", path, oversize)
+    assert answer.status == 413
+    assert isinstance(answer.json()["error"], str)
+    native = request(served.server.port, "POST", "/v1/predict", oversize, JSON_BODY)
+    assert native.status == 413
+    assert native.json()["error"]["code"] == "payload_too_large"
 
 
 def protocol_ids(report: dict[str, Any]) -> dict[str, list[str]]:

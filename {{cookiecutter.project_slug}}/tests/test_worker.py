@@ -12,6 +12,7 @@ import json
 import pytest
 
 from {{ cookiecutter.package_name }}.server.worker import Framing, RequestReader, refusal
+from {{ cookiecutter.package_name }}.service.adapters.oip import DIALECT as OIP_DIALECT
 
 BODY = b'{"instances": []}'
 HEAD = b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -115,3 +116,11 @@ def test_a_refusal_is_a_whole_response_in_the_error_shape() -> None:
     answer = json.loads(body)
     assert answer["error"] == {"code": "request_timeout", "message": "Too slow."}
     assert f"X-Request-ID: {answer['request_id']}".encode() in head
+
+
+def test_a_refusal_on_a_protocol_s_path_is_in_that_protocol_s_shape() -> None:
+    """A tritonclient sent a 413 by the worker, before any app, still reads a text error."""
+    response = refusal(413, "Content Too Large", "payload_too_large", "Too big.", OIP_DIALECT)
+    head, _, body = response.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413 Content Too Large\r\n")
+    assert json.loads(body) == {"error": "Too big."}
