@@ -19,7 +19,11 @@ from jinja2.ext import Extension
 VARIANTS = Path(__file__).resolve().parent / "{{cookiecutter.project_slug}}" / "_variants"
 FOR_THE_TEMPLATE = "_template"
 #: The answer that picks each option's folder, for fragment().
-FRAGMENT_OPTIONS = {"framework": "framework", "serializer": "__serializer"}
+FRAGMENT_OPTIONS = {
+    "framework": "framework",
+    "serializer": "__serializer",
+    "kubernetes": "kubernetes",
+}
 
 
 def _read_facts(option: str, file_name: str) -> dict[str, dict[str, Any]]:
@@ -99,14 +103,35 @@ _IRIS_EXAMPLE = {
 }
 
 
-def example_instance(features: str) -> str:
-    """A valid record of the example model as JSON: an iris flower, or a synthetic record."""
+def example_values(features: str) -> dict[str, str]:
+    """A valid record of the example model, each feature's value as JSON: an iris flower, or a
+    synthetic record."""
     types = feature_types(features)
     if list(types) == list(_IRIS_EXAMPLE) and set(types.values()) == {"float"}:
-        values = _IRIS_EXAMPLE
-    else:
-        values = {name: _EXAMPLE_VALUES[kind] for name, kind in types.items()}
+        return dict(_IRIS_EXAMPLE)
+    return {name: _EXAMPLE_VALUES[kind] for name, kind in types.items()}
+
+
+def example_instance(features: str) -> str:
+    """A valid record of the example model as a JSON object."""
+    values = example_values(features)
     return "{" + ", ".join(f'"{name}": {value}' for name, value in values.items()) + "}"
+
+
+#: The Open Inference Protocol's datatype of each feature type (the bake's adapters/oip.py).
+_OIP_DATATYPES = {"float": "FP64", "int": "INT64", "bool": "BOOL", "category": "BYTES"}
+
+
+def oip_inputs(features: str) -> str:
+    """The example record as Open Inference Protocol inputs, one per feature, as JSON."""
+    types = feature_types(features)
+    values = example_values(features)
+    tensors = [
+        f'{{"name": "{name}", "datatype": "{_OIP_DATATYPES[kind]}", "shape": [1], '
+        f'"data": [{values[name]}]}}'
+        for name, kind in types.items()
+    ]
+    return "[" + ", ".join(tensors) + "]"
 
 
 class FrameworksExtension(Extension):
@@ -120,8 +145,9 @@ class FrameworksExtension(Extension):
 
 @pass_context
 def fragment(context: Any, name: str, option: str = "framework") -> str:
-    """The path of the chosen framework's (or serializer's) fragment ``name``, for
-    ``{% include fragment(name) ignore missing %}``: one without it adds nothing there."""
+    """The path of the chosen framework's (or serializer's, or Kubernetes variant's) fragment
+    ``name``, for ``{% include fragment(name) ignore missing %}``: one without it adds nothing
+    there."""
     value = context["cookiecutter"][FRAGMENT_OPTIONS[option]]
     return f"_variants/{option}/{value}/{FOR_THE_TEMPLATE}/{name}"
 
@@ -140,3 +166,4 @@ TomlStringExtension = simple_filter(toml_string)
 PyStringExtension = simple_filter(py_string)
 FeatureTypesExtension = simple_filter(feature_types)
 ExampleInstanceExtension = simple_filter(example_instance)
+OipInputsExtension = simple_filter(oip_inputs)

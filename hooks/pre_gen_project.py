@@ -37,6 +37,8 @@ MODEL_NAME = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
 # The types a feature may have (``name:type``); a name without one is a float.
 FEATURE_TYPES = ("float", "int", "bool", "category")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# The options whose every value but "none" deploys the service's container image.
+NEEDS_THE_IMAGE = ("kubernetes", "monitoring_stack")
 
 
 def split_features(text: str) -> list[str]:
@@ -148,9 +150,7 @@ def check_container_needed(answers: dict) -> str | None:
     if answers["container"] == "docker":
         return None
     needs = [
-        f"{option}={value}"
-        for option, value in (("kubernetes", "manifests"), ("monitoring_stack", "compose"))
-        if answers[option] == value
+        f"{option}={answers[option]}" for option in NEEDS_THE_IMAGE if answers[option] != "none"
     ]
     if not needs:
         return None

@@ -69,6 +69,10 @@ class Combo:
         return self.context.get("kubernetes", "manifests") == "manifests"
 
     @property
+    def kserve(self) -> bool:
+        return self.context.get("kubernetes", "manifests") == "kserve"
+
+    @property
     def ci(self) -> bool:
         return self.context.get("ci", "github") == "github"
 
@@ -139,8 +143,13 @@ def _combos() -> list[Combo]:
                         "task": task,
                         "features": IRIS if iris else CUSTOM[task],
                         "python_version": "3.11" if iris else "3.12",
-                        # API keys on a bake that serves through an explicit format.
-                        **({"auth": "api_key"} if serializer == "torch_state_dict" else {}),
+                        # API keys on a bake that serves through an explicit format, deployed
+                        # by KServe (with the key's Secret mounted).
+                        **(
+                            {"auth": "api_key", "kubernetes": "kserve"}
+                            if serializer == "torch_state_dict"
+                            else {}
+                        ),
                     },
                 )
             )

@@ -148,6 +148,7 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
                 "store/digests.py",
                 "store/libraries.py",
                 "store/metadata.py",
+                "store/packing.py",
                 "store/reference.py",
                 "store/registration.py",
                 "store/registry.py",
@@ -185,8 +186,12 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
     if combo.container:
         files |= {"Dockerfile", ".dockerignore", f"{package}/healthcheck.py"}
         files.add("tests/test_healthcheck.py")
+        # How to run the image where it is hosted for you (it runs there unchanged).
+        files |= {f"deploy/{name}/README.md" for name in ("sagemaker", "vertex-ai", "azure-ml")}
     if combo.kubernetes:
         files |= {f"deploy/k8s/{name}" for name in K8S_FILES}
+    if combo.kserve:
+        files.add("deploy/kserve/inference-service.yaml")
     if combo.ci:
         files.add(".github/workflows/ci.yml")
     if combo.api_key:

@@ -54,13 +54,13 @@ def test_dockerfile(baked: tuple[Combo, Path]) -> None:
     ]
     package = package_name(project)
     assert f"USER {SERVICE_UID}:{SERVICE_UID}" in lines
+    # The project's command is the entrypoint and `serve` its default argument: SageMaker runs
+    # `docker run IMAGE serve`, and `serve` replaces itself with gunicorn (PID 1).
+    (entrypoint,) = [line for line in lines if line.startswith("ENTRYPOINT ")]
+    assert _exec_form(entrypoint, "ENTRYPOINT") == [project.name]
     (cmd,) = [line for line in lines if line.startswith("CMD ")]
-    assert _exec_form(cmd, "CMD") == [
-        "gunicorn",
-        "--config",
-        f"python:{package}.gunicorn_conf",
-        f"{package}.wsgi:app",
-    ]
+    assert _exec_form(cmd, "CMD") == ["serve"]
+    assert "EXPOSE 8080" in lines
     (healthcheck,) = [line for line in lines if line.startswith("HEALTHCHECK ")]
     command = healthcheck[healthcheck.index("CMD ") :]
     assert _exec_form(command, "CMD") == ["python", "-m", f"{package}.healthcheck"]
@@ -150,6 +150,79 @@ def test_kubernetes_manifests(baked: tuple[Combo, Path]) -> None:
     claim = mounts["/models"]["persistentVolumeClaim"]["claimName"]
     assert claim == kinds["PersistentVolumeClaim"]["metadata"]["name"]
     assert "emptyDir" in mounts["/tmp"]
+
+
+# The predictor's fields that are KServe's own, not a pod's: the rest of a custom predictor is
+# the pod spec KServe gives the Deployment it makes (its CRD is checked in test_kserve_schema).
+KSERVE_PREDICTOR_FIELDS = ("minReplicas", "maxReplicas", "scaleMetric", "scaleTarget")
+
+
+def test_kserve_inference_service(baked: tuple[Combo, Path]) -> None:
+    """A custom predictor on the image that speaks the Open Inference Protocol, probed on its
+    routes, with the store KServe fetches; its pod passes the Kubernetes schemas, with a grace
+    period longer than preStop plus gunicorn's, non-root and read-only."""
+    combo, project = baked
+    folder = project / "deploy" / "kserve"
+    if not combo.kserve:
+        assert not folder.exists()
+        return
+    path = folder / "inference-service.yaml"
+    (service,) = yaml.safe_load_all(path.read_text(encoding="utf-8"))
+    assert (service["apiVersion"], service["kind"]) == (
+        "serving.kserve.io/v1beta1",
+        "InferenceService",
+    )
+    assert service["metadata"]["name"] == project.name
+    # A Deployment, which takes the grace period and the preStop delay (Knative would not).
+    assert service["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "Standard"
+    predictor = service["spec"]["predictor"]
+    pod = {key: value for key, value in predictor.items() if key not in KSERVE_PREDICTOR_FIELDS}
+    _validate(
+        {"apiVersion": "v1", "kind": "Pod", "metadata": service["metadata"], "spec": pod},
+        f"{path.name}, its pod",
+    )
+
+    (container,) = pod["containers"]
+    assert container["name"] == "kserve-container"  # where KServe mounts the store
+    assert container["image"] == f"registry.example.com/{project.name}:0.1.0"
+    (port,) = container["ports"]
+    assert port["containerPort"] == 8080
+    env = {variable["name"]: variable["value"] for variable in container["env"]}
+    assert env["PROTOCOL"] == "v2"  # how KServe reads a custom predictor's protocol
+    assert env["STORAGE_URI"].startswith("s3://")
+    assert env["MODEL_STORE"] == "/mnt/models"  # where its storage initializer puts the URI's
+    assert env["MODEL_NAME"] == combo.model_name
+    probes = {
+        kind: container[f"{kind}Probe"]["httpGet"] for kind in ("startup", "liveness", "readiness")
+    }
+    assert {kind: probe["path"] for kind, probe in probes.items()} == {
+        "startup": "/v2/health/live",
+        "liveness": "/v2/health/live",
+        "readiness": "/v2/health/ready",
+    }
+    assert {probe["port"] for probe in probes.values()} <= {port["name"], port["containerPort"]}
+    pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+    assert pod["terminationGracePeriodSeconds"] > pre_stop + int(env["GRACEFUL_TIMEOUT"])
+    assert {"cpu", "memory"} <= set(container["resources"]["requests"])
+    assert "memory" in container["resources"]["limits"]
+
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["fsGroup"] == SERVICE_UID
+    assert container["securityContext"] == {
+        "runAsUser": SERVICE_UID,
+        "runAsGroup": SERVICE_UID,
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    mounts = {mount["mountPath"]: volumes[mount["name"]] for mount in container["volumeMounts"]}
+    keys = f"/etc/{project.name}/api-keys"
+    assert set(mounts) == {"/tmp"} | ({keys} if combo.api_key else set())
+    assert "emptyDir" in mounts["/tmp"]
+    if combo.api_key:  # the keys come from a Secret, as a file the service reads
+        assert mounts[keys]["secret"]["secretName"] == f"{project.name}-api-keys"
+        assert env["API_KEYS_FILE"] == f"{keys}/keys"
 
 
 def test_ci_workflow(baked: tuple[Combo, Path]) -> None:

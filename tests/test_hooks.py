@@ -52,6 +52,10 @@ REFUSALS = [
         {"container": "none", "kubernetes": "none"},
         "monitoring_stack=compose needs the service's container image",
     ),
+    (
+        {"container": "none", "kubernetes": "kserve", "monitoring_stack": "none"},
+        "kubernetes=kserve needs the service's container image",
+    ),
 ]
 
 
@@ -118,6 +122,8 @@ def variant_tree(tmp_path: Path) -> Path:
         "_variants/monitoring_stack/compose/deploy/compose/compose.yaml": "stack",
         "_variants/container/docker/Dockerfile": "image",
         "_variants/kubernetes/manifests/deploy/k8s/kustomization.yaml": "manifests",
+        "_variants/kubernetes/kserve/deploy/kserve/inference-service.yaml": "kserve",
+        "_variants/kubernetes/kserve/_template/README.kubernetes.md": "the README's section",
         "_variants/ci/github/.github/workflows/ci.yml": "workflow",
     }
     for name, text in files.items():
@@ -162,6 +168,17 @@ def test_post_gen_moves_an_option_s_files_into_their_folders(variant_tree: Path)
     assert (variant_tree / "deploy/k8s/kustomization.yaml").read_text() == "manifests"
     assert (variant_tree / ".github/workflows/ci.yml").read_text() == "workflow"
     assert not (variant_tree / "_variants").exists()
+
+
+def test_post_gen_keeps_a_variant_s_files_but_not_what_it_keeps_for_the_template(
+    variant_tree: Path,
+) -> None:
+    answers = default_answers(task="regression", features="a", kubernetes="kserve")
+    hook = load_hook("post_gen_project", answers)
+    hook.apply_variants(variant_tree, hook.ANSWERS)
+    assert (variant_tree / "deploy/kserve/inference-service.yaml").read_text() == "kserve"
+    assert not (variant_tree / "deploy/k8s").exists()
+    assert not list(variant_tree.rglob("README.kubernetes.md"))
 
 
 def test_post_gen_refuses_to_overwrite_a_base_file(variant_tree: Path) -> None:

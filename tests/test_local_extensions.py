@@ -10,7 +10,14 @@ import tomllib
 
 import pytest
 
-from local_extensions import example_instance, feature_types, py_string, toml_string
+from local_extensions import (
+    example_instance,
+    example_values,
+    feature_types,
+    oip_inputs,
+    py_string,
+    toml_string,
+)
 
 SAMPLES = [
     "plain",
@@ -74,3 +81,21 @@ def test_example_instance_is_valid_json_of_each_type() -> None:
     }
     iris = json.loads(example_instance("sepal_length,sepal_width,petal_length,petal_width"))
     assert iris["sepal_length"] == 5.1
+
+
+def test_example_values_give_each_feature_s_value_as_json() -> None:
+    values = example_values("rooms:int,zone:category")
+    assert {name: json.loads(value) for name, value in values.items()} == {
+        "rooms": 3,
+        "zone": "north",
+    }
+
+
+def test_oip_inputs_are_one_tensor_per_feature_of_its_datatype() -> None:
+    inputs = json.loads(oip_inputs("rooms:int,area,zone:category,new:bool"))
+    assert inputs == [
+        {"name": "rooms", "datatype": "INT64", "shape": [1], "data": [3]},
+        {"name": "area", "datatype": "FP64", "shape": [1], "data": [0.5]},
+        {"name": "zone", "datatype": "BYTES", "shape": [1], "data": ["north"]},
+        {"name": "new", "datatype": "BOOL", "shape": [1], "data": [True]},
+    ]
