@@ -20,6 +20,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, current_app
+from werkzeug.exceptions import HTTPException
 
 from .. import dialects, json_text
 from ..api.bodies import json_body
@@ -52,7 +53,7 @@ def _taken(app: Flask, route: str, method: str) -> bool:
     """Whether a route of the service already answers ``method`` at ``route``."""
     try:
         app.url_map.bind("localhost").match(route, method=method)
-    except Exception:  # NotFound, MethodNotAllowed, a redirect: nothing answers it as it is
+    except HTTPException:  # NotFound, MethodNotAllowed, a redirect: nothing answers it as it is
         return False
     return True
 
