@@ -5,6 +5,7 @@ Ids that feedback takes, each protocol's own error body, and requests counted by
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -303,3 +304,15 @@ def test_requests_are_counted_by_protocol(client: FlaskClient) -> None:
     assert 'endpoint="/v2/health/live"' in metrics
     assert 'protocol="oip"' in metrics
     assert 'protocol="sagemaker"' in metrics
+
+
+def test_a_protocol_s_error_counts_every_problem(client: FlaskClient) -> None:
+    """The text names the first few problems and counts all of them, not only those the
+    native envelope lists in ``fields``."""
+    body = {"instances": [{}] * 60}  # more problems than the envelope lists
+    native = client.post("/v1/predict", json=body).get_json()["error"]
+    assert len(native["fields"]) == 50
+    problems = 1 + int(re.search(r"\((\d+) more", native["message"])[1])
+    response = client.post(V1_PREDICT, json=body)
+    assert response.status_code == 400
+    assert response.get_json()["error"].endswith(f"; and {problems - 5} more.")

@@ -112,7 +112,7 @@ def _summary(fields: Mapping[str, list[str]]) -> str:
     )
 
 
-def _capped(fields: dict[str, list[str]]) -> dict[str, list[str]]:
+def _capped(fields: Mapping[str, list[str]]) -> dict[str, list[str]]:
     """The first MAX_REPORTED_FIELDS entries: a small bad body must not get a huge answer."""
     return dict(list(fields.items())[:MAX_REPORTED_FIELDS])
 
@@ -124,10 +124,11 @@ def _respond(
     fields: Mapping[str, list[str]] | None = None,
     headers: Any = None,
 ) -> Response:
-    """The error as the request's dialect words it: the envelope, or a protocol's body."""
+    """The error as the request's dialect words it: the envelope (its ``fields`` capped), or a
+    protocol's body."""
     dialect = dialects.current()
     if dialect.error_body is None:
-        body = error_body(code, message, fields)
+        body = error_body(code, message, _capped(fields) if fields else None)
     else:
         if status == 422:
             status = dialect.invalid_input_status
@@ -146,7 +147,7 @@ def _handle_api_error(error: ApiError) -> Response:
 
 def _handle_validation_error(error: ValidationError) -> Response:
     fields = flatten_messages(error.messages)
-    return _respond(422, "validation_error", _summary(fields), _capped(fields))
+    return _respond(422, "validation_error", _summary(fields), fields)
 
 
 def _http_message(error: HTTPException) -> str:
