@@ -316,3 +316,30 @@ def test_a_protocol_s_error_counts_every_problem(client: FlaskClient) -> None:
     response = client.post(V1_PREDICT, json=body)
     assert response.status_code == 400
     assert response.get_json()["error"].endswith(f"; and {problems - 5} more.")
+
+
+def test_csv_with_a_byte_order_mark_and_quoted_cells(
+    client: FlaskClient, rows: list[dict[str, Any]], native: list[dict[str, Any]]
+) -> None:
+    header = ",".join(f'"{name}"' for name in FEATURES)
+    lines = [",".join(f'"{as_text(row[name])}"' for name in FEATURES) for row in rows]
+    text = "\ufeff" + "\r\n".join([header, *lines]) + "\r\n"
+    response = client.post("/invocations", data=text.encode(), content_type="text/csv")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    expected = [answer.get("label", answer.get("value")) for answer in native]
+    assert response.get_json() == {"predictions": expected}
+
+
+def test_rows_of_one_value_are_a_one_feature_table(
+    client: FlaskClient, rows: list[dict[str, Any]], native: list[dict[str, Any]]
+) -> None:
+    """A one-feature model takes TF Serving's rows of values; others say what a row holds."""
+    values = [row[FEATURES[0]] for row in rows]
+    response = client.post(V1_PREDICT, json={"instances": values})
+    if len(FEATURES) == 1:
+        assert response.status_code == 200, response.get_data(as_text=True)
+        answers = response.get_json()["predictions"]
+        assert [{k: v for k, v in a.items() if k != "id"} for a in answers] == native
+    else:
+        assert response.status_code == 400
+        assert "row 0" in response.get_json()["error"]

@@ -140,14 +140,14 @@ def _records() -> list[Any]:
     if charset not in ("utf-8", "utf8"):
         raise ApiError(415, "unsupported_media_type", "The body must be UTF-8.")
     body = body_bytes()
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise invalid("The body is not UTF-8 text.") from None
     if mimetype == "text/csv":
-        return records_from_csv(text)
+        try:
+            # utf-8-sig: a spreadsheet's CSV often starts with a byte-order mark.
+            return records_from_csv(body.decode("utf-8-sig"))
+        except UnicodeDecodeError:
+            raise invalid("The body is not UTF-8 text.") from None
     try:
-        data = parse_json(text)
+        data = parse_json(body)
     except (ValueError, RecursionError) as error:
         raise invalid(f"The body is not valid JSON: {error}.") from None
     if not isinstance(data, dict):

@@ -51,7 +51,8 @@ def instances(body: Any, *, extra: tuple[str, ...] = ()) -> list[Any]:
 
 def records_from_rows(rows: Any, where: str) -> list[Any]:
     """Rows as records: each an object of feature values (kept as it is, for validation to
-    judge), or an array of them in feature order."""
+    judge), or an array of them in feature order; with one feature, a value alone (as
+    TF Serving's row format sends a one-column table)."""
     if not isinstance(rows, list):
         raise invalid(f"'{where}' must be an array of rows.")
     records: list[Any] = []
@@ -63,6 +64,8 @@ def records_from_rows(rows: Any, where: str) -> list[Any]:
                     f"{_features_in_order()}."
                 )
             records.append(dict(zip(FEATURES, row, strict=True)))
+        elif len(FEATURES) == 1 and not isinstance(row, dict):
+            records.append({FEATURES[0]: row})
         else:
             records.append(row)  # an object, or something validation will refuse by its row
     return records
