@@ -24,6 +24,7 @@ import pytest
 from bakery import TEMPLATE
 from combos import COMBOS, DEFAULT, IRIS, Combo
 from http_client import request, wait_for
+from local_extensions import feature_types
 from served import Installed, Server, logged_ids
 
 pytestmark = pytest.mark.slow
@@ -33,15 +34,6 @@ REGRESSION = next(combo for combo in COMBOS if combo.id == "sklearn-auto-regress
 VERTEX_PREDICT = "/v1/endpoints/1234/deployedModels/5678:predict"
 VERTEX_HEALTH = "/v1/endpoints/1234/deployedModels/5678"
 JSON_BODY = {"Content-Type": "application/json"}
-
-
-def feature_types(combo: Combo) -> dict[str, str]:
-    """The bake's features and their types, as its answers gave them."""
-    types = {}
-    for item in combo.context.get("features", IRIS).split(","):
-        name, _, kind = item.partition(":")
-        types[name.strip()] = kind.strip() or "float"
-    return types
 
 
 def example_rows(types: dict[str, str], categories: dict[str, list[str]]) -> list[dict[str, Any]]:
@@ -101,7 +93,7 @@ def served(
     installed.cli(store, "train-example")
     server = start_server(store, AIP_PREDICT_ROUTE=VERTEX_PREDICT, AIP_HEALTH_ROUTE=VERTEX_HEALTH)
     wait_for(server.port, "/readyz", 200)
-    types = feature_types(combo)
+    types = feature_types(combo.context.get("features", IRIS))
     categories = request(server.port, "GET", "/v1/model").json()["categories"]
     rows = example_rows(types, categories)
     answer = request(server.port, "POST", "/v1/predict", {"instances": rows})

@@ -101,7 +101,13 @@ def error_as_text(
     status: int, code: str, message: str, fields: Mapping[str, list[str]] | None
 ) -> dict[str, Any]:
     """``{"error": "<text>"}``: the Open Inference Protocol's error, KServe's and Vertex AI's."""
-    return {"error": f"Invalid input: {problems_in_words(fields)}" if fields else message}
+    return {"error": in_words(message, fields)}
+
+
+def in_words(message: str, fields: Mapping[str, list[str]] | None) -> str:
+    """An error as one line of text: the problems by path when input was wrong, else the
+    message."""
+    return f"Invalid input: {problems_in_words(fields)}" if fields else message
 
 
 def problems_in_words(fields: Mapping[str, list[str]], limit: int = 5) -> str:

@@ -65,8 +65,7 @@ def mlflow_error(
 ) -> dict[str, Any]:
     """An error as MLflow's scoring server words it."""
     error_code = MLFLOW_ERROR_CODES.get(status, "BAD_REQUEST" if status < 500 else "INTERNAL_ERROR")
-    text = f"Invalid input: {dialects.problems_in_words(fields)}" if fields else message
-    return {"error_code": error_code, "message": text}
+    return {"error_code": error_code, "message": dialects.in_words(message, fields)}
 
 
 DIALECT = dialects.Dialect("sagemaker", error_body=mlflow_error, invalid_input_status=400)
