@@ -160,10 +160,21 @@ class FragmentsExtension(Extension):
         environment.globals["fragment"] = fragment
 
 
-# The Jinja extensions cookiecutter.json names in _extensions; each of these adds the filter of
-# the function's name.
+# Each of these adds the filter of the function's name.
 TomlStringExtension = simple_filter(toml_string)
 PyStringExtension = simple_filter(py_string)
 FeatureTypesExtension = simple_filter(feature_types)
 ExampleInstanceExtension = simple_filter(example_instance)
 OipInputsExtension = simple_filter(oip_inputs)
+
+#: What template_extensions.TemplateExtensions (the one extension cookiecutter.json names)
+#: applies to every environment: add a new filter or global here.
+EXTENSIONS: tuple[type[Extension], ...] = (
+    TomlStringExtension,
+    PyStringExtension,
+    FeatureTypesExtension,
+    ExampleInstanceExtension,
+    OipInputsExtension,
+    FrameworksExtension,
+    FragmentsExtension,
+)

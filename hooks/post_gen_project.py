@@ -32,6 +32,7 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "kubernetes": ("kubernetes",),
     "ci": ("ci",),
     "auth": ("auth",),
+    "template_updates": ("template_updates",),
 }
 # An option's value "none" adds no files, so it needs no folder.
 NO_FILES = "none"

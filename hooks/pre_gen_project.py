@@ -162,6 +162,15 @@ def check_container_needed(answers: dict) -> str | None:
     )
 
 
+def check_workflow_needed(answers: dict) -> str | None:
+    if answers["template_updates"] == "none" or answers["ci"] == "github":
+        return None
+    return (
+        f"template_updates={answers['template_updates']} adds a GitHub Actions workflow, which "
+        "ci=none leaves out: choose ci=github, or template_updates=none."
+    )
+
+
 CHECKS = (
     check_one_line_texts,
     check_email,
@@ -172,6 +181,7 @@ CHECKS = (
     check_framework,
     check_serializer,
     check_container_needed,
+    check_workflow_needed,
 )
 
 

@@ -77,6 +77,10 @@ class Combo:
         return self.context.get("ci", "github") == "github"
 
     @property
+    def cruft_check(self) -> bool:
+        return self.context.get("template_updates", "none") == "cruft"
+
+    @property
     def api_key(self) -> bool:
         return self.context.get("auth", "none") == "api_key"
 
@@ -110,8 +114,13 @@ def _combos() -> list[Combo]:
                         if (serializer, task) == ("pickle", "classification")
                         else {}
                     ),
-                    # Newer Pythons for the image and the workflow.
-                    **({"python_version": "3.13"} if serializer == "joblib" else {}),
+                    # Newer Pythons for the image and the workflows, and the template
+                    # updates' workflow.
+                    **(
+                        {"python_version": "3.13", "template_updates": "cruft"}
+                        if serializer == "joblib"
+                        else {}
+                    ),
                     # API keys, with every deployment file that takes one.
                     **(
                         {"auth": "api_key"}

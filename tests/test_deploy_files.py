@@ -252,3 +252,26 @@ def test_ci_workflow(baked: tuple[Combo, Path]) -> None:
     assert versions == {combo.python_version}
     if combo.container:
         assert any(f"docker build --tag {project.name}:ci ." in run for run in commands["image"])
+
+
+def test_template_updates_workflow(baked: tuple[Combo, Path]) -> None:
+    """With template_updates=cruft, a workflow of its own runs `cruft check` (pinned) on pull
+    requests and weekly, after saying plainly when the project has no .cruft.json."""
+    combo, project = baked
+    workflow = project / ".github" / "workflows" / "template-updates.yml"
+    if not combo.cruft_check:
+        assert not workflow.exists()
+        return
+    name = workflow.relative_to(project).as_posix()
+    run_dev_tool(
+        ["check-jsonschema", "--builtin-schema", "vendor.github-workflows", name], cwd=project
+    )
+    run_dev_tool(["actionlint", "-no-color", name], cwd=project)
+    document = yaml.safe_load(workflow.read_text(encoding="utf-8"))
+    # PyYAML reads the key "on" as True.
+    assert set(document[True]) == {"pull_request", "schedule", "workflow_dispatch"}
+    (job,) = document["jobs"].values()
+    commands = [step.get("run", "") for step in job["steps"]]
+    assert "python -m pip install cruft==2.16.0 cookiecutter==2.7.1" in commands
+    assert commands[-1] == "cruft check"
+    assert any(".cruft.json" in command for command in commands)

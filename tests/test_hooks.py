@@ -56,6 +56,7 @@ REFUSALS = [
         {"container": "none", "kubernetes": "kserve", "monitoring_stack": "none"},
         "kubernetes=kserve needs the service's container image",
     ),
+    ({"ci": "none", "template_updates": "cruft"}, "template_updates=cruft adds a GitHub Actions"),
 ]
 
 
