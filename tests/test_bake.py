@@ -163,6 +163,7 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
                 "service/api/__init__.py",
                 "service/api/bodies.py",
                 "service/api/docs.py",
+                "service/api/docs.html",
                 "service/api/feedback.py",
                 "service/api/health.py",
                 "service/api/model_info.py",
@@ -194,6 +195,8 @@ def expected_files(combo: Combo, project: Path) -> set[str]:
         files.add("deploy/kserve/inference-service.yaml")
     if combo.ci:
         files.add(".github/workflows/ci.yml")
+    if combo.cruft_check:
+        files.add(".github/workflows/template-updates.yml")
     if combo.api_key:
         files |= {f"{package}/service/auth.py", "tests/test_auth.py"}
     return files
@@ -233,8 +236,12 @@ def test_pyproject_is_valid(baked: tuple[Combo, Path]) -> None:
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     validate_pyproject_api.Validator()(pyproject)
     slug = project.name
-    (data_package,) = pyproject["tool"]["setuptools"]["package-data"]
-    package = data_package.removesuffix(".model")  # the example data is model/'s
+    package_data = pyproject["tool"]["setuptools"]["package-data"]
+    package = next(p for p in package_data if p.endswith(".model")).removesuffix(".model")
+    assert package_data == {
+        f"{package}.model": ["data/*.csv"],  # the example data
+        f"{package}.service.api": ["docs.html"],  # the /docs page
+    }
     assert pyproject["project"]["scripts"] == {slug: f"{package}.cli:main"}
 
 
