@@ -14,6 +14,8 @@ ensure_system_packages() {
       postgresql) compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || what+=("PostgreSQL's initdb") ;;
       # The tests also check the generated rules with promtool, from the same package.
       prometheus) command -v prometheus >/dev/null && command -v promtool >/dev/null || what+=("prometheus/promtool") ;;
+      # Selenium drives chromium (a command of its own name) through chromedriver.
+      chromium-driver) command -v chromedriver >/dev/null || what+=("chromedriver") ;;
       # Anything else provides a command of its own name.
       *) command -v "$package" >/dev/null || what+=("$package") ;;
     esac

@@ -92,11 +92,13 @@ def build_spec(
     max_batch_size: int,
     max_content_length: int,
     categories: Mapping[str, Iterable[str]] | None = None,
+    example: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The OpenAPI 3 document of ``app``'s declared routes, as a dict ready for JSON.
 
     ``categories`` are the values each category feature may take with the served version:
-    they become the ``enum`` of its field.
+    they become the ``enum`` of its field. ``example`` is a record that version takes, shown
+    as the record's example (Swagger UI's "Try it out" starts from it).
     """
     marshmallow = MarshmallowPlugin()
     spec = APISpec(
@@ -133,4 +135,6 @@ def build_spec(
     properties = schemas["Instance"]["properties"]
     for name, values in (categories or {}).items():
         properties[name]["enum"] = sorted(values)
+    if example is not None:
+        schemas["Instance"]["example"] = dict(example)
     return document

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from {{ cookiecutter.package_name }}.service import auth
+from {{ cookiecutter.package_name }}.service.api import docs
 from {{ cookiecutter.package_name }}.service.app import create_app
 from {{ cookiecutter.package_name }}.service.config import ConfigError
 
@@ -94,9 +96,36 @@ def test_a_valid_key_in_either_header_passes(
     assert response.status_code != 401
 
 
-@pytest.mark.parametrize("path", ["/livez", "/readyz", "/docs"])
+@pytest.mark.parametrize(
+    "path", ["/livez", "/readyz", "/docs", *(f"/docs/{name}" for name in sorted(docs.ASSETS))]
+)
 def test_probes_and_the_docs_page_need_no_key(keyed: FlaskClient, path: str) -> None:
     assert keyed.get(path).status_code == 200
+
+
+def test_the_docs_page_is_open_but_not_the_document_it_shows(keyed: FlaskClient) -> None:
+    assert keyed.get("/docs").status_code == 200
+    assert keyed.get("/docs/swagger-ui-bundle.js").status_code == 200
+    assert keyed.get("/openapi.json").status_code == 401
+    unknown = keyed.get("/docs/swagger-ui.js")  # open, but not one of the page's files
+    assert unknown.status_code == 404
+    assert unknown.get_json()["error"]["code"] == "not_found"
+
+
+def test_the_docs_page_asks_for_the_key_and_authorizes_the_documented_scheme(
+    keyed: FlaskClient,
+) -> None:
+    page = keyed.get("/docs").get_data(as_text=True)
+    assert "window.prompt" not in page
+    assert 'id="api-key"' in page
+    assert 'request.headers["X-API-Key"] = key' in page
+    (scheme,) = re.findall(r'preauthorizeApiKey\("(\w+)"', page)
+    document = keyed.get("/openapi.json", headers={"X-API-Key": KEY}).get_json()
+    assert document["components"]["securitySchemes"][scheme] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+    }
 
 
 def test_metrics_may_be_left_open(make_app: Callable[..., Flask]) -> None:

@@ -1,12 +1,22 @@
-"""The OpenAPI document at /openapi.json and a browsable version of it at /docs."""
+"""The OpenAPI document at /openapi.json and a browsable version of it at /docs.
+
+The page (``docs.html``, package data) runs Swagger UI from the files of the pinned
+flask-swagger-ui package, served here under /docs/: the docs work with no internet, and the
+page loads nothing from any other origin.
+"""
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import html
+from importlib.resources import files
 from typing import Any
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import NotFound
 
+from ...store.reference import typical_instance
 {% if cookiecutter.auth == "api_key" -%}
 from .. import auth
 {% endif -%}
@@ -15,41 +25,19 @@ from ..services import services
 
 bp = Blueprint("docs", __name__)
 
-# Swagger UI comes from a CDN so the service ships no front-end assets; without the CDN the
-# page still links the raw document.
-SWAGGER_UI = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5"
-DOCS_PAGE = """<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <title>__TITLE__ API</title>
-  <link rel="stylesheet" href="__SWAGGER_UI__/swagger-ui.css">
-</head>
-<body>
-  <div id="swagger-ui">
-    <p>Loading the API docs. If they do not appear, read <a href="openapi.json">openapi.json</a>.</p>
-  </div>
-  <script src="__SWAGGER_UI__/swagger-ui-bundle.js"></script>
-{%- if cookiecutter.auth == "api_key" %}
-  <script>
-    // The document needs the API key too: asked once per tab, sent with every request.
-    const key = sessionStorage.getItem("apiKey") || window.prompt("API key") || "";
-    sessionStorage.setItem("apiKey", key);
-    SwaggerUIBundle({
-      url: "openapi.json",
-      dom_id: "#swagger-ui",
-      requestInterceptor: (request) => {
-        request.headers["X-API-Key"] = key;
-        return request;
-      },
-    });
-  </script>
-{%- else %}
-  <script>SwaggerUIBundle({url: "openapi.json", dom_id: "#swagger-ui"});</script>
-{%- endif %}
-</body>
-</html>
-"""
+PAGE = files(__package__).joinpath("docs.html").read_text(encoding="utf-8")
+#: Swagger UI's dist/ folder, as flask-swagger-ui (pinned in requirements.in) installs it.
+SWAGGER_UI = files("flask_swagger_ui").joinpath("dist")
+#: The files of it the page loads, and their types: nothing else of the folder is served.
+ASSETS = {
+    "swagger-ui.css": "text/css",
+    "swagger-ui-bundle.js": "text/javascript",
+    "favicon-16x16.png": "image/png",
+    "favicon-32x32.png": "image/png",
+}
+#: The files change only with the pin, but their URLs do not: browsers keep them a day, then
+#: ask again with If-None-Match and get a 304 while they are unchanged.
+ASSET_MAX_AGE = 24 * 60 * 60
 
 
 @bp.get("/openapi.json")
@@ -62,9 +50,13 @@ def openapi_document() -> dict[str, Any]:
     built = shared.openapi
     if built is None or built[0] != version:
         categories = {} if current is None else current.allowed_values
+        # "Try it out" starts from a record the served version takes: its warm-up record.
+        example = None
+        if current is not None:
+            example = typical_instance(current.metadata.get("reference"))
         settings = shared.settings
         document = build_spec(
-            current_app, settings.max_batch_size, settings.max_content_length, categories
+            current_app, settings.max_batch_size, settings.max_content_length, categories, example
         )
 {%- if cookiecutter.auth == "api_key" %}
         document = auth.documented(document, settings)
@@ -75,5 +67,27 @@ def openapi_document() -> dict[str, Any]:
 
 @bp.get("/docs")
 def docs() -> Response:
-    page = DOCS_PAGE.replace("__TITLE__", html.escape(TITLE)).replace("__SWAGGER_UI__", SWAGGER_UI)
-    return Response(page, mimetype="text/html")
+    return Response(PAGE.replace("__TITLE__", html.escape(TITLE)), mimetype="text/html")
+
+
+@functools.cache
+def _asset(name: str) -> tuple[bytes, str]:
+    """An asset's bytes and their digest, read once per worker (about 2 MB in all)."""
+    data = SWAGGER_UI.joinpath(name).read_bytes()
+    return data, hashlib.sha256(data).hexdigest()[:32]
+
+
+@bp.get("/docs/<name>")
+def asset(name: str) -> Response:
+    """One of Swagger UI's files; any other name is a 404."""
+    mimetype = ASSETS.get(name)
+    if mimetype is None:
+        raise NotFound()
+    data, digest = _asset(name)
+    response = Response(data, mimetype=mimetype)
+    response.set_etag(digest)
+    response.cache_control.public = True
+    response.cache_control.max_age = ASSET_MAX_AGE
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.make_conditional(request)  # a 304 when the browser's copy is this one
+    return response

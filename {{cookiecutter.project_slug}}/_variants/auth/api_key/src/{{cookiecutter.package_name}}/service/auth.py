@@ -9,9 +9,9 @@ one, move the clients over, remove the old one.
 
 Open without a key: ``/livez`` and ``/readyz``, and the standard protocols' health routes
 (``/v2/health/live``, ``/v2/health/ready``, ``/v2/models/{name}/ready``, ``/``,
-``/v1/models/{name}``, ``/ping``, Vertex AI's health route), for the probes; ``/docs``, a page
-that holds no data (it asks for the key, then reads ``/openapi.json`` with it); ``/metrics`` too
-when METRICS_NEED_KEY=false. The protocols' clients send the key the same way (tritonclient's
+``/v1/models/{name}``, ``/ping``, Vertex AI's health route), for the probes; ``/docs`` and
+Swagger UI's files under ``/docs/``, which hold no data (the page asks for the key, then reads
+``/openapi.json`` with it); ``/metrics`` too when METRICS_NEED_KEY=false. The protocols' clients send the key the same way (tritonclient's
 and KServe's ``headers=``); SageMaker passes neither header on, so a SageMaker endpoint is
 guarded by IAM and its bake should not need a key (auth=none). A missing or wrong key is a 401 in the error shape; no key is
 ever logged (the access log holds no header).
@@ -35,6 +35,8 @@ from .errors import ApiError
 
 #: Routes a probe or a browser reaches without a key.
 OPEN_PATHS = frozenset({"/livez", "/readyz", "/docs"})
+#: And the docs page's own files (Swagger UI's script, style and icons; others are a 404).
+OPEN_PREFIXES = ("/docs/",)
 #: The shortest key accepted: shorter ones can be guessed.
 MIN_KEY_LENGTH = 16
 #: How often the key file is looked at for changes, at most.
@@ -128,6 +130,8 @@ def init_app(app: Flask, settings: Settings) -> None:
 
     def require_key() -> None:
         if request.path in open_paths or request.endpoint in probes:
+            return
+        if request.path.startswith(OPEN_PREFIXES):
             return
         key = presented_key()
         if key is None:
