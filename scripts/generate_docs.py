@@ -1,11 +1,13 @@
 """Write the generated pages of docs/ from their sources.
 
-    .venv/bin/python scripts/generate_docs.py          rewrite docs/options.md and docs/generated-project.md
-    .venv/bin/python scripts/generate_docs.py --check  exit 1 if either is out of date
+    .venv/bin/python scripts/generate_docs.py          rewrite the generated pages
+    .venv/bin/python scripts/generate_docs.py --check  exit 1 if one is out of date
 
 docs/options.md comes from cookiecutter.json (prompts, defaults, choices) and
 docs/option-help.toml; docs/generated-project.md is the default bake's file tree, each Python
-module described by the first line of its docstring.
+module described by the first line of its docstring; docs/http-api-reference.md is every
+operation of docs/reference/openapi.json, the default bake's served /openapi.json (a slow test,
+tests/test_e2e.py, checks that the snapshot is what the bake serves).
 """
 
 from __future__ import annotations
@@ -17,35 +19,46 @@ import sys
 import tempfile
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from cookiecutter.main import cookiecutter
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-# What the files without a docstring are for.
+# What the files without a docstring are for, by their path in the default bake.
 FILE_NOTES = {
     ".gitignore": "keeps the model store, venvs and caches out of git",
-    "Makefile": "install, lock, train-example, serve, test, lint, format",
-    "README.md": "quick start, API with curl examples, model store, configuration, logs",
-    "pyproject.toml": "metadata, console script, pytest and ruff settings",
+    "Makefile": "install, lock, kernel, train-example, serve, test, lint, format, clean",
+    "README.md": "quick start, the API and the standard protocols with curl, monitoring, "
+    "model store, configuration, container, Kubernetes, logs",
+    "pyproject.toml": "metadata, console script, pytest, mypy and ruff settings",
     "requirements.in": "the service's direct dependencies, pinned (pyproject.toml reads it)",
     "requirements.txt": "the lock: every runtime dependency pinned, with sha256 hashes (make lock)",
-    "requirements-dev.in": "test, lint, type-check and notebook tools, pinned",
+    "requirements-dev.in": "test, lint, type-check, lock and notebook tools, pinned",
     "requirements-dev.txt": "their lock, with hashes, within requirements.txt's versions",
-    "data/iris.csv": "the iris data set, for train-example (iris features only)",
+    "src/iris_classifier/model/data/iris.csv": "the iris data set, for train-example (iris features only)",
+    "src/iris_classifier/service/api/docs.html": "the /docs page: Swagger UI from the pinned flask-swagger-ui, nothing from another origin",
     "notebooks/train.ipynb": "load, fit, check on a holdout, register() from a cell, ask the service",
     ".dockerignore": "an allow-list: the build sees the sources, the pins and the store",
     "Dockerfile": "build and runtime stages, non-root, HEALTHCHECK; with-models for an immutable image",
-    ".github/workflows/ci.yml": "GitHub Actions: ruff, tests with PostgreSQL, the image built and run",
+    ".github/workflows/ci.yml": "GitHub Actions: ruff, mypy, tests with PostgreSQL, the image linted, built and run",
+    "deploy/azure-ml/README.md": "Azure Machine Learning: a managed online endpoint on the Open Inference Protocol",
+    "deploy/sagemaker/README.md": "Amazon SageMaker: the store as model.tar.gz, real-time endpoints, batch transform",
+    "deploy/vertex-ai/README.md": "Vertex AI: the image with its store inside, on the AIP_* routes",
     "deploy/compose/compose.yaml": "the service, Prometheus and Grafana on one machine",
+    "deploy/compose/grafana/dashboards/dashboard.json": "the dashboard: traffic, latency, the model, inputs and drift, resources",
+    "deploy/compose/grafana/provisioning/dashboards/dashboards.yml": "loads the dashboards folder into Grafana",
+    "deploy/compose/grafana/provisioning/datasources/prometheus.yml": "Prometheus as Grafana's data source",
+    "deploy/compose/prometheus/alerts.yml": "alert rules: down, not ready, errors, latency, drift, accuracy, memory, log drops",
+    "deploy/compose/prometheus/prometheus.yml": "scrapes the service's /metrics and evaluates alerts.yml",
     "deploy/k8s/kustomization.yaml": "kubectl apply -k deploy/k8s; the image to deploy",
     "deploy/k8s/configmap.yaml": "the service's environment",
     "deploy/k8s/deployment.yaml": "probes, resources, non-root read-only pods, graceful stop",
     "deploy/k8s/model-store.yaml": "the model store, a ReadWriteMany claim shared by the pods",
-    "deploy/k8s/service.yaml": "port 80 to the pods' 8000",
+    "deploy/k8s/service.yaml": "port 80 to the pods' port http (8080)",
     "deploy/k8s/hpa.yaml": "2 to 6 pods at 70% CPU",
     "deploy/k8s/pdb.yaml": "one pod down at a time in voluntary disruptions",
-}
+}  # fmt: skip
 
 
 def options_page() -> str:
@@ -94,12 +107,19 @@ def generated_project_page() -> str:
             cookiecutter(str(ROOT), no_input=True, output_dir=work, config_file=str(config))
         )
         files = sorted(path for path in project.rglob("*") if path.is_file())
+        names = {path.relative_to(project).as_posix() for path in files}
+        unnoted = sorted(n for n in names if not n.endswith(".py") and n not in FILE_NOTES)
+        stale = sorted(set(FILE_NOTES) - names)
+        if unnoted or stale:
+            raise SystemExit(
+                f"FILE_NOTES in scripts/generate_docs.py: add a note for {unnoted}, "
+                f"drop the notes of files the default bake no longer has: {stale}"
+            )
         width = max(len(path.relative_to(project).as_posix()) for path in files) + 2
         tree = []
         for path in files:
             name = path.relative_to(project).as_posix()
-            note = next((text for end, text in FILE_NOTES.items() if name.endswith(end)), "")
-            summary = docstring_summary(path) if path.suffix == ".py" else note
+            summary = docstring_summary(path) if path.suffix == ".py" else FILE_NOTES.get(name, "")
             tree.append(f"{name:<{width}}{summary}".rstrip())
     return "\n".join(
         [
@@ -117,6 +137,188 @@ def generated_project_page() -> str:
     )
 
 
+OPENAPI_SNAPSHOT = DOCS / "reference" / "openapi.json"
+#: Where the bake listens by default (HOST, PORT), for the curl lines.
+BASE_URL = "http://127.0.0.1:8000"
+
+
+def resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """A schema with its ``$ref`` (to ``#/components/schemas/...``) followed."""
+    while "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def schema_name(schema: dict[str, Any]) -> str:
+    return schema["$ref"].rsplit("/", 1)[-1] if "$ref" in schema else schema.get("type", "any")
+
+
+def type_text(document: dict[str, Any], schema: dict[str, Any]) -> str:
+    """A field's type as a reader says it: ``number``, ``array of Instance``, ``object``."""
+    if "$ref" in schema:
+        return f"object ({schema_name(schema)})"
+    kind = schema.get("type", "any JSON value")
+    if kind == "array":
+        return f"array of {type_text(document, schema.get('items', {}))}"
+    if kind == "object" and isinstance(schema.get("additionalProperties"), dict):
+        values = schema["additionalProperties"]
+        if values:
+            return f"object of {type_text(document, values)}"
+    return kind + (" or null" if schema.get("nullable") else "")
+
+
+def limits_text(schema: dict[str, Any]) -> str:
+    """A field's bounds in words: ``at least 1 item; at most 1000 items``."""
+
+    def count(number: int, noun: str) -> str:
+        return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+    parts = [
+        text
+        for key, text in (
+            ("minimum", f"at least {schema.get('minimum')}"),
+            ("maximum", f"at most {schema.get('maximum')}"),
+            ("minItems", f"at least {count(schema.get('minItems', 0), 'item')}"),
+            ("maxItems", f"at most {count(schema.get('maxItems', 0), 'item')}"),
+            ("minLength", f"at least {count(schema.get('minLength', 0), 'character')}"),
+            ("maxLength", f"at most {count(schema.get('maxLength', 0), 'character')}"),
+        )
+        if key in schema
+    ]
+    if "enum" in schema:
+        parts.append("one of " + ", ".join(f"`{value}`" for value in schema["enum"]))
+    return "; ".join(parts)
+
+
+def field_rows(
+    document: dict[str, Any], schema: dict[str, Any], prefix: str = "", *, other: str
+) -> list[str]:
+    """One table row per field of an object schema, nested objects and arrays flattened by
+    path (``instances[].sepal_length``), in the document's order."""
+    schema = resolve(document, schema)
+    required = set(schema.get("required", []))
+    rows = []
+    for name, field in schema.get("properties", {}).items():
+        path = f"{prefix}{name}"
+        described = resolve(document, field)
+        notes = field.get("description") or described.get("description", "")
+        limits = limits_text(field)
+        if limits:
+            notes = f"{notes} {limits[0].upper()}{limits[1:]}.".strip()
+        required_text = "yes" if name in required else "no"
+        rows.append(f"| `{path}` | {type_text(document, field)} | {required_text} | {notes} |")
+        items = field.get("items") if field.get("type") == "array" else None
+        if items is not None and resolve(document, items).get("properties"):
+            rows += field_rows(document, items, f"{path}[].", other=other)
+        elif "$ref" in field and described.get("properties"):
+            rows += field_rows(document, field, f"{path}.", other=other)
+    if schema.get("additionalProperties") is False:
+        where = f"`{prefix.removesuffix('.')}`" if prefix else "the body"
+        rows.append(f"| any other key of {where} | | | {other} |")
+    return rows
+
+
+def fields_table(document: dict[str, Any], schema: dict[str, Any], *, sent: bool) -> list[str]:
+    """The fields of a body the client ``sent`` (other keys refused), or of an answer."""
+    other = "refused (422)" if sent else "never in an answer"
+    return [
+        "| field | type | required | notes |",
+        "|---|---|---|---|",
+        *field_rows(document, schema, other=other),
+    ]
+
+
+def example(document: dict[str, Any], schema: dict[str, Any], name: str = "value") -> Any:
+    """The document's example for a schema, else a value of its type made up from it."""
+    if "example" in schema:
+        return schema["example"]
+    schema = resolve(document, schema)
+    if "example" in schema:
+        return schema["example"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        return {
+            key: example(document, value, key)
+            for key, value in schema.get("properties", {}).items()
+        }
+    if kind == "array":
+        return [example(document, schema.get("items", {}), name)]
+    return {"number": 1.0, "integer": 1, "boolean": True}.get(kind or "", f"<{name}>")
+
+
+def curl_line(document: dict[str, Any], method: str, path: str, operation: dict[str, Any]) -> str:
+    url = BASE_URL + path
+    body = operation.get("requestBody")
+    if body is None:
+        return f"curl -s {url}" if method == "get" else f"curl -s -X {method.upper()} {url}"
+    media, content = next(iter(body["content"].items()))
+    payload = json.dumps(example(document, content["schema"]))
+    return f"curl -s {url} -H 'Content-Type: {media}' \\\n  -d '{payload}'"
+
+
+def http_api_reference_page() -> str:
+    document = json.loads(OPENAPI_SNAPSHOT.read_text(encoding="utf-8"))
+    info = document["info"]
+    lines = [
+        "# HTTP API reference",
+        "",
+        "Generated by `scripts/generate_docs.py` from `docs/reference/openapi.json`, the",
+        f"`/openapi.json` that the default bake ({info['title']}, version {info['version']}) serves",
+        f"(OpenAPI {document['openapi']}); a slow test checks that the snapshot is what the bake",
+        "serves. A bake with other features or settings (`MAX_BATCH_SIZE`, `MAX_CONTENT_LENGTH`)",
+        "serves its own document at `/openapi.json`. Each curl line is built from the schema (the",
+        "document's example where it has one); the bake listens on 127.0.0.1:8000 by default.",
+        "",
+        "Every error answer (any status from 400 up) has the body of the `Error` schema:",
+        "",
+        *fields_table(document, {"$ref": "#/components/schemas/Error"}, sent=False),
+        "",
+    ]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            lines += [f"## `{method.upper()} {path}`", "", operation["summary"] + ".", ""]
+            if operation.get("parameters"):
+                lines += ["| parameter | in | type | required |", "|---|---|---|---|"]
+                for parameter in operation["parameters"]:
+                    kind = parameter.get("schema", {}).get("type", "")
+                    required = "yes" if parameter.get("required") else "no"
+                    lines.append(
+                        f"| `{parameter['name']}` | {parameter['in']} | {kind} | {required} |"
+                    )
+                lines.append("")
+            body = operation.get("requestBody")
+            if body is not None:
+                media, content = next(iter(body["content"].items()))
+                lines += [
+                    f"Request body (`{media}`, `{schema_name(content['schema'])}`):",
+                    body.get("description", ""),
+                    "",
+                    *fields_table(document, content["schema"], sent=True),
+                    "",
+                ]
+            lines += ["| status | body | when |", "|---|---|---|"]
+            answers = operation["responses"].items()
+            for status, answer in answers:
+                media, content = next(iter(answer.get("content", {"": {"schema": {}}}).items()))
+                kind = schema_name(content["schema"])
+                lines.append(f"| {status} | `{kind}` ({media}) | {answer['description']} |")
+            lines.append("")
+            ok = operation["responses"].get("200", {}).get("content", {})
+            for content in ok.values():
+                if resolve(document, content["schema"]).get("properties"):
+                    name = schema_name(content["schema"])
+                    lines += [
+                        f"Answer (`{name}`):",
+                        "",
+                        *fields_table(document, content["schema"], sent=False),
+                        "",
+                    ]
+            lines += ["```bash", curl_line(document, method, path, operation), "```", ""]
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Write or check the generated docs pages.")
     parser.add_argument("--check", action="store_true", help="fail if a page is out of date")
@@ -124,6 +326,7 @@ def main() -> int:
     pages = {
         DOCS / "options.md": options_page(),
         DOCS / "generated-project.md": generated_project_page(),
+        DOCS / "http-api-reference.md": http_api_reference_page(),
     }
     stale = [path for path, text in pages.items() if not path.exists() or path.read_text() != text]
     if args.check:

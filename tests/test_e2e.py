@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import sqlite3
 import subprocess
 import threading
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 from openapi_spec_validator import validate as validate_openapi
 
+from bakery import TEMPLATE
 from combos import SERVED, Combo
 from http_client import Answer, request, wait_for
 from served import SETOSA, Installed, Server, logged_ids
@@ -151,6 +153,28 @@ def test_model_info_and_openapi(server: Server, store: Path, installed: Installe
     document = request(server.port, "GET", "/openapi.json").json()
     validate_openapi(document)
     assert request(server.port, "GET", "/docs").status == 200
+
+
+#: The default bake's served /openapi.json, from which scripts/generate_docs.py writes
+#: docs/http-api-reference.md.
+OPENAPI_SNAPSHOT = TEMPLATE / "docs" / "reference" / "openapi.json"
+DEFAULT_SLUG = "iris-classifier"
+
+
+def test_openapi_document_is_the_docs_snapshot(server: Server, installed: Installed) -> None:
+    """The default bake serves the document the docs' HTTP API reference is made from.
+
+    After a change to the API: UPDATE_OPENAPI_SNAPSHOT=1 rewrites the snapshot, then
+    scripts/generate_docs.py rewrites the reference page."""
+    if installed.project.name != DEFAULT_SLUG or installed.serializer != "joblib":
+        pytest.skip("the docs describe the default bake (scikit-learn, joblib)")
+    served = request(server.port, "GET", "/openapi.json").json()
+    if os.environ.get("UPDATE_OPENAPI_SNAPSHOT") == "1":
+        OPENAPI_SNAPSHOT.write_text(json.dumps(served, indent=2) + "\n", encoding="utf-8")
+    assert served == json.loads(OPENAPI_SNAPSHOT.read_text(encoding="utf-8")), (
+        "the served /openapi.json differs from docs/reference/openapi.json: if the change is "
+        "meant, rerun this test with UPDATE_OPENAPI_SNAPSHOT=1, then scripts/generate_docs.py"
+    )
 
 
 def test_concurrent_clients_are_served_by_both_workers(server: Server) -> None:
