@@ -8,7 +8,9 @@ of the example's) and build_network, the one function training calls.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -86,23 +88,47 @@ def with_network(network_py: Path, code: str) -> None:
     network_py.write_text(f"{text[:start]}\n\n\n{code.strip()}\n\n\n{text[end:]}")
 
 
-@pytest.mark.parametrize(("combo_id", "code"), NETWORKS, ids=[combo for combo, _ in NETWORKS])
-def test_a_network_of_another_shape_trains_and_passes_the_suite(
-    combo_id: str,
-    code: str,
+@pytest.fixture(scope="module")
+def trained_and_tested(
     bake: Callable[[Combo], Path],
     project_venv: Callable[[Path], Path],
-    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, Future[tuple[str, str]]]]:
+    """Each network's project: train-example's output and its suite's, from both run at once
+    in the background (each keeps about one core busy; the machines have two)."""
+    making_a_venv = threading.Lock()
+
+    def train_and_test(project: Path, models: Path) -> tuple[str, str]:
+        with making_a_venv:  # two at once into one cached venv would collide
+            python = str(project_venv(project) / "bin" / "python")
+        run([python, "-m", "ruff", "check", "--no-cache", "."], cwd=project)
+        env = clean_env(PYTHONPATH=str(project / "src"), MODEL_STORE=str(models))
+        trained = run([python, "-m", package_name(project), "train-example"], cwd=project, env=env)
+        test = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        return trained, run(test, cwd=project, env=env, timeout=1200)
+
+    projects = {}
+    for combo_id, code in NETWORKS:  # copied here, in this thread
+        scratch = tmp_path_factory.mktemp(combo_id)
+        combo = next(combo for combo in COMBOS if combo.id == combo_id)
+        project = scratch / "project"
+        shutil.copytree(bake(combo), project)
+        with_network(project / "src" / package_name(project) / "model" / "network.py", code)
+        projects[combo_id] = (project, scratch / "models")
+    with ThreadPoolExecutor(max_workers=len(NETWORKS)) as pool:
+        futures = {name: pool.submit(train_and_test, *paths) for name, paths in projects.items()}
+        try:
+            yield futures
+        finally:
+            for future in futures.values():
+                future.cancel()
+
+
+@pytest.mark.parametrize("combo_id", [combo for combo, _ in NETWORKS])
+def test_a_network_of_another_shape_trains_and_passes_the_suite(
+    combo_id: str, trained_and_tested: dict[str, Future[tuple[str, str]]]
 ) -> None:
-    combo = next(combo for combo in COMBOS if combo.id == combo_id)
-    project = tmp_path / "project"
-    shutil.copytree(bake(combo), project)
-    with_network(project / "src" / package_name(project) / "model" / "network.py", code)
-    python = str(project_venv(project) / "bin" / "python")
-    run([python, "-m", "ruff", "check", "--no-cache", "."], cwd=project)
-    env = clean_env(PYTHONPATH=str(project / "src"), MODEL_STORE=str(tmp_path / "models"))
-    output = run([python, "-m", package_name(project), "train-example"], cwd=project, env=env)
-    assert "production -> 1" in output
-    suite = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, env=env)
+    trained, suite = trained_and_tested[combo_id].result()
+    assert "production -> 1" in trained
     assert " passed" in suite
     assert " failed" not in suite
