@@ -296,13 +296,14 @@ class Shell:
 
 
 def group_alive(group: int) -> bool:
-    """Whether a process of this process group is still running (zombies aside)."""
+    """Whether a process of this process group is still running (zombies aside). The group's
+    leader counts from the start: until it has run setsid, it is still in the shell's group."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[2]) == group and fields[0] != "Z":
+        if group in (int(fields[2]), int(stat.parent.name)) and fields[0] != "Z":
             return True
     return False
 
