@@ -1,30 +1,27 @@
 """Slow layer: every combination's own test suite passes with its pinned dependencies, with
 its prediction log on SQLite and on a real PostgreSQL, and mypy finds no error in its code.
 
-The suites are the longest part of the template's run, and each keeps about one core busy, so
-they run two at a time in the background from the module's first test; each test waits for
-its own combination's outcome. Each suite has a PostgreSQL server of its own (two suites in one
-database would drop each other's tables), and venvs are made one at a time (combinations with
-the same locks share one).
+The suites are the longest part of the template's run: they run two at a time in the
+background (tests/background.py) from the module's first test, and each test waits for its own
+combination's outcome. Each suite has a PostgreSQL server of its own (two suites in one
+database would drop each other's tables).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pytest
 
+from background import SETUP, in_background
 from bakery import clean_env, run
 from combos import COMBOS, Combo
 from postgres import postgres_database
-
-#: Suites at once: the machines have two cores.
-AT_ONCE = 2
 
 
 @dataclass(frozen=True)
@@ -40,13 +37,12 @@ def suites(
     project_venv: Callable[[Path], Path],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[str, Future[SuiteOutcome]]]:
-    """The suite and mypy of every combination this run selected, started now in COMBOS'
-    order, AT_ONCE at a time."""
-    one_at_a_time = threading.Lock()
+    """The suite and mypy of every combination this run selected, started now in the
+    background in COMBOS' order."""
 
     def run_suite(project: Path, scratch: Path) -> SuiteOutcome:
         with ExitStack() as stack:
-            with one_at_a_time:  # making a venv, or starting a server on a free port
+            with SETUP:  # making a venv, or starting a server on a free port
                 python = project_venv(project) / "bin" / "python"
                 url = stack.enter_context(postgres_database())
             tests = run(
@@ -69,17 +65,12 @@ def suites(
     }
     # Baked here, in this thread: pytest-cookies is not made for threads.
     projects = {combo.id: bake(combo) for combo in COMBOS if combo.id in selected}
-    with ThreadPoolExecutor(max_workers=AT_ONCE, thread_name_prefix="bake-suite") as pool:
-        futures = {
-            name: pool.submit(run_suite, project, tmp_path_factory.mktemp(f"suite-{name}"))
-            for name, project in projects.items()
-        }
-        try:
-            yield futures
-        finally:
-            # A stopped run (a failure with -x, Ctrl-C) does not start the suites left.
-            for future in futures.values():
-                future.cancel()
+    jobs = {
+        name: partial(run_suite, project, tmp_path_factory.mktemp(f"suite-{name}"))
+        for name, project in projects.items()
+    }
+    with in_background(jobs) as futures:
+        yield futures
 
 
 @pytest.mark.slow

@@ -8,13 +8,14 @@ of the example's) and build_network, the one function training calls.
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
+from functools import partial
 from pathlib import Path
 
 import pytest
 
+from background import SETUP, in_background
 from bakery import clean_env, package_name, run
 from combos import COMBOS, Combo
 
@@ -95,11 +96,10 @@ def trained_and_tested(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[str, Future[tuple[str, str]]]]:
     """Each network's project: train-example's output and its suite's, from both run at once
-    in the background (each keeps about one core busy; the machines have two)."""
-    making_a_venv = threading.Lock()
+    in the background."""
 
     def train_and_test(project: Path, models: Path) -> tuple[str, str]:
-        with making_a_venv:  # two at once into one cached venv would collide
+        with SETUP:  # making a venv
             python = str(project_venv(project) / "bin" / "python")
         run([python, "-m", "ruff", "check", "--no-cache", "."], cwd=project)
         env = clean_env(PYTHONPATH=str(project / "src"), MODEL_STORE=str(models))
@@ -115,13 +115,9 @@ def trained_and_tested(
         shutil.copytree(bake(combo), project)
         with_network(project / "src" / package_name(project) / "model" / "network.py", code)
         projects[combo_id] = (project, scratch / "models")
-    with ThreadPoolExecutor(max_workers=len(NETWORKS)) as pool:
-        futures = {name: pool.submit(train_and_test, *paths) for name, paths in projects.items()}
-        try:
-            yield futures
-        finally:
-            for future in futures.values():
-                future.cancel()
+    jobs = {name: partial(train_and_test, *paths) for name, paths in projects.items()}
+    with in_background(jobs) as futures:
+        yield futures
 
 
 @pytest.mark.parametrize("combo_id", [combo for combo, _ in NETWORKS])
