@@ -81,24 +81,16 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return clone, git("rev-parse", "HEAD", cwd=clone).strip()
 
 
-def answers(combo: Combo) -> list[str]:
-    return [f"{key}={value}" for key, value in combo.context.items()]
-
-
 def cruft_create(template: Path, into: Path, combo: Combo, commit: str) -> Path:
     into.mkdir(parents=True, exist_ok=True)
     created = cruft(
         "create", "--no-input", "--checkout", commit, "--output-dir", str(into), str(template),
-        *(["--extra-context", json_object(combo.context)] if combo.context else []),
+        *(["--extra-context", json.dumps(combo.context)] if combo.context else []),
         cwd=into,
     )  # fmt: skip
     assert created.returncode == 0, created.stdout + created.stderr
     (project,) = (path for path in into.iterdir() if path.is_dir())
     return project
-
-
-def json_object(values: dict[str, str]) -> str:
-    return json.dumps(values)
 
 
 def tree(root: Path) -> set[str]:
